@@ -1,0 +1,3 @@
+module github.com/mjpitz/myago/paxos
+
+go 1.25.0
