@@ -1,0 +1,143 @@
+package sim
+
+import (
+	"sort"
+
+	"github.com/mjpitz/myago/paxos/internal/core"
+)
+
+// checkChosen enforces agreement at the protocol level: a slot is never
+// decided with two different batches, by any member, ever.
+func (w *world) checkChosen(n *node, e core.Entry) {
+	dg := digest(e.Cmds)
+	if prev, ok := w.chosen[e.Slot]; ok {
+		if prev != dg {
+			w.fail("agreement: %s decided slot %d as %q, but it was decided as %q", n.name, e.Slot, dg, prev)
+		}
+		return
+	}
+	w.chosen[e.Slot] = dg
+	w.note("chosen slot %d = %s (by %s)", e.Slot, dg, n.name)
+}
+
+// record is a member's RecordedLog write, checked as it lands: positions are
+// written in order with no gaps, a replayed position holds the same value,
+// every member agrees on every position, every value was proposed, and no
+// value lands at two positions.
+func (w *world) record(n *node, d *disk, dl core.Delivery) {
+	v := string(dl.Cmd.Value)
+	if _, ok := w.values[v]; !ok {
+		w.fail("validity: %s recorded %q at %d, which nobody proposed", n.name, v, dl.Pos)
+		return
+	}
+	switch {
+	case dl.Pos == uint64(len(d.recorded))+1:
+		d.recorded = append(d.recorded, recordedValue{value: v, slot: dl.Slot, offset: dl.Offset})
+	case dl.Pos <= uint64(len(d.recorded)):
+		if got := d.recorded[dl.Pos-1].value; got != v {
+			w.fail("agreement: %s replayed position %d as %q, recorded %q before", n.name, dl.Pos, v, got)
+		}
+		return
+	default:
+		w.fail("order: %s recorded position %d after %d (a gap)", n.name, dl.Pos, len(d.recorded))
+		return
+	}
+	if prev, ok := w.positions[dl.Pos]; ok {
+		if prev != v {
+			w.fail("agreement: position %d is %q at %s, %q elsewhere", dl.Pos, v, n.name, prev)
+		}
+		return
+	}
+	w.positions[dl.Pos] = v
+	w.note("pos %d = %s", dl.Pos, v)
+}
+
+// finalCheck checks the whole history once the run is over.
+func (w *world) finalCheck() {
+	at := map[string]uint64{}
+	for pos, v := range w.positions {
+		if prev, ok := at[v]; ok {
+			w.fail("exactly-once: %q recorded at positions %d and %d", v, prev, pos)
+			return
+		}
+		at[v] = pos
+	}
+	for i := uint64(1); i <= uint64(len(w.positions)); i++ {
+		if _, ok := w.positions[i]; !ok {
+			w.fail("order: position %d missing below %d", i, len(w.positions))
+			return
+		}
+	}
+	for _, o := range w.ops {
+		if o.outcome == outcomeFailed {
+			if p, ok := at[o.value]; ok {
+				w.fail("validity: %q failed before it was submitted, yet it is at position %d", o.value, p)
+				return
+			}
+		}
+		if o.outcome != outcomeOK {
+			continue
+		}
+		if o.pos == 0 {
+			w.fail("ok op %q has no position", o.value)
+			return
+		}
+		if p, ok := at[o.value]; ok && p != o.pos {
+			w.fail("position: %q acknowledged at %d but recorded at %d", o.value, o.pos, p)
+			return
+		}
+		if v, ok := w.positions[o.pos]; ok && v != o.value {
+			w.fail("durability: %q acknowledged at %d, which holds %q", o.value, o.pos, v)
+			return
+		}
+		if w.cfg.Liveness {
+			if _, ok := at[o.value]; !ok {
+				w.fail("durability: %q acknowledged at %d but missing from the converged log", o.value, o.pos)
+				return
+			}
+		}
+	}
+	if w.cfg.Liveness && !w.converged() {
+		w.fail("liveness: members did not converge")
+		return
+	}
+	w.checkLinearizable(at)
+}
+
+// checkLinearizable checks real-time order directly: if a returned before b
+// was invoked, a sits at a lower position than b. For a proposal whose
+// outcome was unknown but whose value is in the log, its invocation still
+// bounds it: it cannot sit below anything acknowledged before it started.
+func (w *world) checkLinearizable(at map[string]uint64) {
+	type done struct {
+		ret int64
+		pos uint64
+	}
+	var acked []done
+	for _, o := range w.ops {
+		if o.outcome == outcomeOK {
+			acked = append(acked, done{o.ret, o.pos})
+		}
+	}
+	sort.Slice(acked, func(i, j int) bool { return acked[i].ret < acked[j].ret })
+	prefixMax := make([]uint64, len(acked))
+	var m uint64
+	for i, a := range acked {
+		if a.pos > m {
+			m = a.pos
+		}
+		prefixMax[i] = m
+	}
+	for _, o := range w.ops {
+		pos, ok := at[o.value]
+		if !ok {
+			continue
+		}
+		k := sort.Search(len(acked), func(i int) bool { return acked[i].ret >= o.inv })
+		if k > 0 && prefixMax[k-1] >= pos {
+			w.fail("linearizability: %q invoked at %.4fs sits at %d, below position %d acknowledged before it started",
+				o.value, float64(o.inv)/float64(s), pos, prefixMax[k-1])
+			return
+		}
+	}
+}
