@@ -370,7 +370,6 @@ func (p *Proposer) collect() {
 	}
 }
 
-
 func (p *Proposer) at(now int64) {
 	if now > p.now {
 		p.now = now

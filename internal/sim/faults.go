@@ -25,7 +25,6 @@ type faults struct {
 	jumpMax      int64
 	oneWayShare  float64 // share of partitions that cut one direction only
 	healedAt     int64   // liveness mode: no faults from here on
-	minorityOnly bool    // never take a majority away
 }
 
 const (
