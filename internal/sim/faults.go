@@ -15,16 +15,16 @@ type faults struct {
 	slowSync    float64 // share of syncs that take long
 	slowSyncMax int64
 
-	crashEvery   int64 // mean time between crashes (0: none)
-	downMax      int64 // longest a crashed member stays down
-	pauseEvery   int64
-	pauseMax     int64
-	splitEvery   int64 // mean time between partition changes
-	splitMax     int64
-	jumpEvery    int64 // mean time between clock jumps
-	jumpMax      int64
-	oneWayShare  float64 // share of partitions that cut one direction only
-	healedAt     int64   // liveness mode: no faults from here on
+	crashEvery  int64 // mean time between crashes (0: none)
+	downMax     int64 // longest a crashed member stays down
+	pauseEvery  int64
+	pauseMax    int64
+	splitEvery  int64 // mean time between partition changes
+	splitMax    int64
+	jumpEvery   int64 // mean time between clock jumps
+	jumpMax     int64
+	oneWayShare float64 // share of partitions that cut one direction only
+	healedAt    int64   // liveness mode: no faults from here on
 }
 
 const (
