@@ -203,7 +203,7 @@ func TestDNSDiscoverySRV(t *testing.T) {
 	h.answer(lookupAnswer{srv: []*net.SRV{
 		{Target: "b.example.test.", Port: 9001},
 		{Target: "a.example.test.", Port: 9000},
-		{Target: ".", Port: 9000},             // "no service": skipped
+		{Target: ".", Port: 9000},            // "no service": skipped
 		{Target: "c.example.test.", Port: 0}, // cannot be dialled: skipped
 		nil,
 	}})
