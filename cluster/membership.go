@@ -60,25 +60,18 @@ type watcher struct {
 }
 
 // Add makes members active (see Membership for the transitions).
-func (m *Membership) Add(members []string) {
-	m.update(members, func(member string) bool {
-		active, known := m.members[member]
-		if known && active {
-			return false
-		}
-		m.members[member] = true
-		return true
-	}, false)
-}
+func (m *Membership) Add(members []string) { m.mark(members, true) }
 
 // Left marks members as left (see Membership for the transitions).
-func (m *Membership) Left(members []string) {
+func (m *Membership) Left(members []string) { m.mark(members, false) }
+
+// mark sets members active or left, known or not.
+func (m *Membership) mark(members []string, active bool) {
 	m.update(members, func(member string) bool {
-		active, known := m.members[member]
-		if known && !active {
+		if was, known := m.members[member]; known && was == active {
 			return false
 		}
-		m.members[member] = false
+		m.members[member] = active
 		return true
 	}, false)
 }
