@@ -20,7 +20,7 @@ func WithDiscovery(d Discovery) Option {
 	}
 }
 
-// Cluster ties discoveries to the Membership they fill.
+// Cluster ties discoveries to the Membership they fill. Create one with New.
 type Cluster struct {
 	membership  *Membership
 	discoveries []Discovery
