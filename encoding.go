@@ -65,6 +65,7 @@ var (
 // encoding interfaces out: their records go through the JSON fallback.
 type wireMessage interface {
 	encoding.BinaryAppender
+	encoding.BinaryMarshaler
 	encoding.BinaryUnmarshaler
 	wireTag() byte
 }

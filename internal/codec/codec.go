@@ -123,8 +123,9 @@ func (r *Reader) Bool() bool {
 	return c == 1
 }
 
-// Uvarint reads an unsigned varint. Overlong encodings (more than 10 bytes or
-// overflowing 64 bits) are malformed.
+// Uvarint reads an unsigned varint. Encodings that are not minimal (a
+// trailing zero byte), longer than 10 bytes or overflowing 64 bits are
+// malformed, so every value has exactly one encoding.
 func (r *Reader) Uvarint() uint64 {
 	if r.err != nil {
 		return 0
@@ -136,6 +137,9 @@ func (r *Reader) Uvarint() uint64 {
 		return 0
 	case n < 0:
 		r.Fail("uvarint overflows 64 bits")
+		return 0
+	case n > 1 && r.data[r.off+n-1] == 0:
+		r.Fail("uvarint is not minimally encoded")
 		return 0
 	}
 	r.off += n
