@@ -2,6 +2,7 @@ package paxos
 
 import (
 	"encoding"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -45,6 +46,9 @@ const (
 	minCommandSize  = 4 // four one-byte uvarints (Value nil)
 	minProposalSize = 6 // ID, Value, Slot, Offset, Chosen, Commands
 )
+
+// maxUvarint is the longest encoding of a uvarint, used to size buffers.
+const maxUvarint = binary.MaxVarintLen64
 
 // ErrNilMessage is returned when encoding a nil message.
 var ErrNilMessage = errors.New("paxos: nil message")
@@ -131,7 +135,12 @@ func (m *Request) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.
-func (m *Request) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+func (m *Request) MarshalBinary() ([]byte, error) {
+	if m == nil {
+		return m.AppendBinary(nil)
+	}
+	return m.AppendBinary(make([]byte, 0, 2+4*maxUvarint+len(m.Proposer)))
+}
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
 // field of m, does not retain data, and leaves m untouched on error.
@@ -173,7 +182,15 @@ func (m *Command) readBody(r *codec.Reader) {
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.
-func (m *Command) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+func (m *Command) MarshalBinary() ([]byte, error) {
+	if m == nil {
+		return m.AppendBinary(nil)
+	}
+	return m.AppendBinary(make([]byte, 0, 2+m.sizeHint()))
+}
+
+// sizeHint bounds the size of the body.
+func (m *Command) sizeHint() int { return 4*maxUvarint + len(m.Value) }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
 // field of m, does not retain data, and leaves m untouched on error.
@@ -237,7 +254,21 @@ func (m *Proposal) detach(d *codec.Detacher) {
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.
-func (m *Proposal) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+func (m *Proposal) MarshalBinary() ([]byte, error) {
+	if m == nil {
+		return m.AppendBinary(nil)
+	}
+	return m.AppendBinary(make([]byte, 0, 2+m.sizeHint()))
+}
+
+// sizeHint bounds the size of the body.
+func (m *Proposal) sizeHint() int {
+	n := 6*maxUvarint + len(m.Value)
+	for i := range m.Commands {
+		n += m.Commands[i].sizeHint()
+	}
+	return n
+}
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
 // field of m, does not retain data (all byte fields share one new
@@ -282,7 +313,22 @@ func appendOptionalProposal(b []byte, p *Proposal) []byte {
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.
-func (m *Promise) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+func (m *Promise) MarshalBinary() ([]byte, error) {
+	if m == nil {
+		return m.AppendBinary(nil)
+	}
+	n := 2 + 3*maxUvarint + 2
+	if m.Accepted != nil {
+		n += 1 + m.Accepted.sizeHint()
+	}
+	for _, e := range m.Entries {
+		n++
+		if e != nil {
+			n += e.sizeHint()
+		}
+	}
+	return m.AppendBinary(make([]byte, 0, n))
+}
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
 // field of m, does not retain data (all byte fields share one new
@@ -345,7 +391,12 @@ func (m *Bytes) AppendBinary(b []byte) ([]byte, error) {
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.
-func (m *Bytes) MarshalBinary() ([]byte, error) { return m.AppendBinary(nil) }
+func (m *Bytes) MarshalBinary() ([]byte, error) {
+	if m == nil {
+		return m.AppendBinary(nil)
+	}
+	return m.AppendBinary(make([]byte, 0, 2+maxUvarint+len(m.Value)))
+}
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
 // field of m, does not retain data, and leaves m untouched on error.

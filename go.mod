@@ -7,6 +7,7 @@ require (
 	github.com/google/btree v1.1.3
 	github.com/jonboulle/clockwork v0.5.0
 	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
 )
 
 require (
