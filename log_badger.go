@@ -26,7 +26,8 @@ var errNilDB = errors.New("paxos: Badger.DB is nil")
 // OpenBadger or BadgerOptions); on any other DB they fail with ErrNotDurable
 // unless AllowNotDurable is set. Concurrent writes through one Badger and
 // the views it returns are committed together, in one badger transaction
-// and one sync (group commit).
+// and one sync (group commit); use one Badger per DB, and its views, to get
+// the most of it.
 //
 // Range iterates a snapshot taken when it starts; fn may call back into the
 // Log, and writes made meanwhile are not visited. After DB.Close every
@@ -40,7 +41,7 @@ type Badger struct {
 	// AllowNotDurable lets the Log write to a DB opened without SyncWrites,
 	// such as badger's InMemory mode. Records may then be lost in a crash
 	// after Record returned; do not use it for acceptors that must survive
-	// one.
+	// one. Views copy it (and DB) when WithPrefix creates them.
 	AllowNotDurable bool
 
 	once      sync.Once
