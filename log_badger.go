@@ -80,12 +80,10 @@ func (l *Badger) WithPrefix(prefix string) Log {
 
 // writable checks the DB before a write.
 func (l *Badger) writable() error {
-	switch {
-	case l.DB == nil:
-		return errNilDB
-	case l.DB.IsClosed():
-		return fmt.Errorf("%w: %w", ErrClosed, badger.ErrDBClosed)
-	case !l.AllowNotDurable && !l.DB.Opts().SyncWrites:
+	if err := l.readable(); err != nil {
+		return err
+	}
+	if !l.AllowNotDurable && !l.DB.Opts().SyncWrites {
 		return ErrNotDurable
 	}
 	return nil

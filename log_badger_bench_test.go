@@ -81,37 +81,9 @@ func BenchmarkBadgerRecord(b *testing.B) {
 	}
 }
 
-// BenchmarkBadgerRange counts one op per record visited.
+// BenchmarkBadgerRange counts one op per record visited (see benchRange).
 func BenchmarkBadgerRange(b *testing.B) {
-	const n = 10_000
-	l := &Badger{DB: benchBadgerDB(b)}
-	p := benchProposal()
-	ids := make([]uint64, n)
-	msgs := make([]interface{}, n)
-	for i := range ids {
-		ids[i], msgs[i] = uint64(i+1), p
-	}
-	for i := 0; i < n; i += 1000 {
-		if err := l.RecordBatch(ids[i:i+1000], msgs[i:i+1000]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	visited := 0
-	for visited < b.N {
-		err := l.Range(1, n, Proposal{}, func(interface{}) error {
-			visited++
-			if visited == b.N {
-				return errBenchDone
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errBenchDone) {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	benchRange(b, &Badger{DB: benchBadgerDB(b)})
 }
 
 func itoa(n int) string {
