@@ -177,7 +177,11 @@ func (m *Memory) Range(start, end uint64, proto interface{}, fn func(msg interfa
 		return nil
 	}
 	sp := m.init()
-	chunk := make([]memItem, 0, memRangeChunk)
+	size := memRangeChunk
+	if end-start < memRangeChunk {
+		size = int(end-start) + 1 // small ranges are common: do not over-allocate
+	}
+	chunk := make([]memItem, 0, size)
 	for next := start; ; {
 		chunk = sp.collect(next, end, chunk[:0])
 		for _, it := range chunk {
