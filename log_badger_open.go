@@ -1,0 +1,72 @@
+package paxos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/dgraph-io/badger/v3"
+)
+
+// BadgerOptions returns the badger options for a durable Log stored in dir:
+//
+//   - SyncWrites on, so that a commit returns only once it is synced (the
+//     only durable mode of badger v3, see Badger);
+//   - conflict detection off: the Log only makes blind writes;
+//   - a smaller memory footprint than badger's defaults (32 MiB memtables,
+//     at most 3 of them, a 64 MiB block cache, 256 MiB value-log files).
+//     The memtable size also bounds one transaction, hence one RecordBatch,
+//     to about 4.8 MiB;
+//   - badger's log messages sent to logger: errors and warnings at their
+//     level, its chatty info and debug messages at slog.LevelDebug and
+//     below. A nil logger discards them.
+//
+// Adjust the returned options as needed before badger.Open, but keep
+// SyncWrites.
+func BadgerOptions(dir string, logger *slog.Logger) badger.Options {
+	opts := badger.DefaultOptions(dir).
+		WithSyncWrites(true).
+		WithDetectConflicts(false).
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(3).
+		WithBlockCacheSize(64 << 20).
+		WithValueLogFileSize(256 << 20).
+		WithNumCompactors(2)
+	opts.Logger = nil
+	if logger != nil {
+		opts.Logger = badgerLogger{logger}
+	}
+	return opts
+}
+
+// OpenBadger opens (creating it if needed) the badger DB in dir with
+// BadgerOptions(dir, logger). Wrap it with &Badger{DB: db}; close it with
+// db.Close when done.
+func OpenBadger(dir string, logger *slog.Logger) (*badger.DB, error) {
+	db, err := badger.Open(BadgerOptions(dir, logger))
+	if err != nil {
+		return nil, fmt.Errorf("paxos: open badger in %q: %w", dir, err)
+	}
+	return db, nil
+}
+
+// badgerLogger adapts a *slog.Logger to badger.Logger.
+type badgerLogger struct{ l *slog.Logger }
+
+// levelBadgerDebug is below slog.LevelDebug: badger logs at debug level on
+// every write.
+const levelBadgerDebug = slog.LevelDebug - 4
+
+func (a badgerLogger) log(level slog.Level, format string, args []interface{}) {
+	ctx := context.Background()
+	if !a.l.Enabled(ctx, level) {
+		return
+	}
+	a.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
+}
+
+func (a badgerLogger) Errorf(f string, args ...interface{})   { a.log(slog.LevelError, f, args) }
+func (a badgerLogger) Warningf(f string, args ...interface{}) { a.log(slog.LevelWarn, f, args) }
+func (a badgerLogger) Infof(f string, args ...interface{})    { a.log(slog.LevelDebug, f, args) }
+func (a badgerLogger) Debugf(f string, args ...interface{})   { a.log(levelBadgerDebug, f, args) }
