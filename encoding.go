@@ -44,7 +44,7 @@ const (
 // untrusted input before allocating.
 const (
 	minCommandSize  = 4 // four one-byte uvarints (Value nil)
-	minProposalSize = 6 // ID, Value, Slot, Offset, Chosen, Commands
+	minProposalSize = 7 // ID, Value, Slot, Offset, Chosen, Commands, Decided
 )
 
 // maxUvarint is the longest encoding of a uvarint, used to size buffers.
@@ -228,7 +228,7 @@ func (m *Proposal) appendBody(b []byte) []byte {
 	for i := range m.Commands {
 		b = m.Commands[i].appendBody(b)
 	}
-	return b
+	return codec.AppendBool(b, m.Decided)
 }
 
 func (m *Proposal) readBody(r *codec.Reader) {
@@ -243,6 +243,7 @@ func (m *Proposal) readBody(r *codec.Reader) {
 			m.Commands[i].readBody(r)
 		}
 	}
+	m.Decided = r.Bool()
 }
 
 // detach visits every byte field of m (see codec.Detacher).
@@ -263,7 +264,7 @@ func (m *Proposal) MarshalBinary() ([]byte, error) {
 
 // sizeHint bounds the size of the body.
 func (m *Proposal) sizeHint() int {
-	n := 6*maxUvarint + len(m.Value)
+	n := 6*maxUvarint + 1 + len(m.Value)
 	for i := range m.Commands {
 		n += m.Commands[i].sizeHint()
 	}

@@ -75,6 +75,9 @@ type Proposal struct {
 	Chosen uint64 `json:"chosen,omitempty"`
 	// Commands is the batch of values the slot carries, in order.
 	Commands []Command `json:"commands,omitempty"`
+	// Decided marks an entry (in Promise.Entries, an Observe stream or an
+	// AcceptedLog) known to hold its slot's chosen value.
+	Decided bool `json:"decided,omitempty"`
 }
 
 // Command is one proposed value inside a slot's batch, together with the

@@ -210,6 +210,15 @@ func (p *Proposer) Campaign(ballot uint64, now int64) {
 	}
 }
 
+// BallotFailed reports that the driver could not produce the ballot asked
+// for; the proposer backs off and asks again later.
+func (p *Proposer) BallotFailed(now int64) {
+	p.at(now)
+	p.asked = false
+	p.failures++
+	p.campaignAt = now + p.backoff()
+}
+
 // PrepareDone takes the tallied outcome of a Prepare.
 func (p *Proposer) PrepareDone(r PrepareResult, now int64) {
 	p.at(now)
@@ -356,11 +365,7 @@ func (p *Proposer) collect() {
 		// Leadership lost or never won: back off before trying again, at
 		// random so that duelling proposers stop colliding.
 		p.failures++
-		ceil := p.cfg.BackoffBaseNanos << min(p.failures, 20)
-		if ceil > p.cfg.BackoffMaxNanos || ceil <= 0 {
-			ceil = p.cfg.BackoffMaxNanos
-		}
-		p.campaignAt = p.now + p.rnd.Int64N(ceil)
+		p.campaignAt = p.now + p.backoff()
 	}
 	p.prevState = st
 	for _, c := range lo.Dropped {
@@ -374,4 +379,14 @@ func (p *Proposer) at(now int64) {
 	if now > p.now {
 		p.now = now
 	}
+}
+
+// backoff draws the wait before the next campaign: uniform in [0, ceiling),
+// the ceiling doubling with every failure up to BackoffMaxNanos.
+func (p *Proposer) backoff() int64 {
+	ceil := p.cfg.BackoffBaseNanos << min(p.failures, 20)
+	if ceil > p.cfg.BackoffMaxNanos || ceil <= 0 {
+		ceil = p.cfg.BackoffMaxNanos
+	}
+	return p.rnd.Int64N(ceil)
 }

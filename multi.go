@@ -1,0 +1,307 @@
+package paxos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/mjpitz/myago/paxos/cluster"
+	"github.com/mjpitz/myago/paxos/internal/core"
+)
+
+// MultiAcceptorClient is an AcceptorClient over every voter of a cluster:
+// Prepare and Accept go to all of them and return as soon as a majority has
+// answered. Prepare's Promise is granted (ID equals the ballot) when a
+// majority granted it, and carries their pages merged (per slot the decided
+// or highest-ballot entry); otherwise its ID is the highest ballot that
+// refused. Accept's Proposal has ID equal to the ballot when a majority
+// accepted it. When no majority answers before the context ends, the error
+// matches ErrNoQuorum.
+//
+// It works from its zero value with a Dialer: &MultiAcceptorClient{Dialer: d}.
+// Start fixes the voters (every member, active or left, in the Membership
+// when it is called), dials each once (again only after the dialer returned
+// an error, with capped back-off) and blocks until its context ends. Calls
+// made before Start wait for it, bounded by their context; calls after it
+// returned fail with ErrStopped. The clients the Dialer returned are never
+// closed by this type.
+type MultiAcceptorClient struct {
+	Dialer func(ctx context.Context, member string) (AcceptorClient, error)
+
+	// Logger receives dial failures; nil is silent.
+	Logger *slog.Logger
+	// Clock drives the dial back-off; nil is the real clock.
+	Clock clockwork.Clock
+	// MaxBackoff caps the dial back-off (default 1 s).
+	MaxBackoff time.Duration
+	// CallTimeout bounds a call to one voter that continues after the
+	// majority answered (default 10 s).
+	CallTimeout time.Duration
+
+	once    sync.Once
+	mu      sync.Mutex
+	started chan struct{}
+	done    chan struct{}
+	state   int // 0 new, 1 running, 2 stopped
+	runCtx  context.Context
+	voters  []string
+	slots   []*voterSlot
+}
+
+type voterSlot struct {
+	name   string
+	ready  chan struct{}
+	client AcceptorClient
+}
+
+var (
+	_ AcceptorClient    = (*MultiAcceptorClient)(nil)
+	_ cluster.Discovery = (*MultiAcceptorClient)(nil)
+)
+
+func (m *MultiAcceptorClient) init() {
+	m.once.Do(func() {
+		m.started = make(chan struct{})
+		m.done = make(chan struct{})
+	})
+}
+
+// Start fixes the voters from membership and runs until ctx ends.
+func (m *MultiAcceptorClient) Start(ctx context.Context, membership *cluster.Membership) error {
+	if membership == nil {
+		return fmt.Errorf("%w: nil membership", ErrNoVoters)
+	}
+	return m.run(ctx, votersOf(membership))
+}
+
+// votersOf freezes the voters: every member listed, active or left.
+func votersOf(membership *cluster.Membership) []string {
+	members, _ := membership.Snapshot()
+	v := slices.Clone(members)
+	slices.Sort(v)
+	return slices.Compact(v)
+}
+
+func (m *MultiAcceptorClient) run(ctx context.Context, voters []string) error {
+	m.init()
+	if m.Dialer == nil {
+		return fmt.Errorf("%w: MultiAcceptorClient needs a Dialer", ErrInvalidConfig)
+	}
+	if len(voters) == 0 {
+		return ErrNoVoters
+	}
+	if len(voters) > core.MaxVoters {
+		return fmt.Errorf("%w: %d voters, at most %d", ErrInvalidConfig, len(voters), core.MaxVoters)
+	}
+	m.mu.Lock()
+	if m.state != 0 {
+		m.mu.Unlock()
+		return ErrAlreadyStarted
+	}
+	m.state = 1
+	m.runCtx = ctx
+	m.voters = voters
+	for _, v := range voters {
+		m.slots = append(m.slots, &voterSlot{name: v, ready: make(chan struct{})})
+	}
+	m.mu.Unlock()
+	close(m.started)
+
+	var wg sync.WaitGroup
+	for _, s := range m.slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.dial(ctx, s)
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	m.mu.Lock()
+	m.state = 2
+	m.mu.Unlock()
+	close(m.done)
+	return nil
+}
+
+func (m *MultiAcceptorClient) dial(ctx context.Context, s *voterSlot) {
+	clock := m.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	b := backoff{max: m.MaxBackoff}
+	for {
+		c, err := m.Dialer(ctx, s.name)
+		if err == nil && c == nil {
+			err = errors.New("the dialer returned a nil client")
+		}
+		if err == nil {
+			s.client = c
+			close(s.ready)
+			return
+		}
+		orDiscard(m.Logger).Warn("paxos: dialing an acceptor failed", "member", s.name, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-clock.After(b.next()):
+		}
+	}
+}
+
+// wait returns the running voters, waiting for Start if needed.
+func (m *MultiAcceptorClient) wait(ctx context.Context) ([]*voterSlot, context.Context, error) {
+	m.init()
+	select {
+	case <-m.started:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, ctx.Err())
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == 2 {
+		return nil, nil, ErrStopped
+	}
+	return m.slots, m.runCtx, nil
+}
+
+// client returns the dialed client of member, or nil.
+func (m *MultiAcceptorClient) client(member string) AcceptorClient {
+	m.init()
+	select {
+	case <-m.started:
+	default:
+		return nil
+	}
+	for _, s := range m.slots {
+		if s.name == member {
+			select {
+			case <-s.ready:
+				return s.client
+			default:
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// callContext is the context of one voter's call: it outlives the caller
+// (a straggling Accept still brings a lagging acceptor up to date) but not
+// Start, nor the caller's deadline or CallTimeout.
+func (m *MultiAcceptorClient) callContext(ctx, run context.Context) (context.Context, context.CancelFunc) {
+	timeout := m.CallTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		return context.WithDeadline(run, dl)
+	}
+	return context.WithTimeout(run, timeout)
+}
+
+type voterReply[T any] struct {
+	voter int
+	reply T
+	err   error
+}
+
+// fan calls every voter and feeds the replies to add until done says so.
+func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, slots []*voterSlot,
+	call func(context.Context, AcceptorClient) (T, error), add func(voter int, reply T, err error), done func() bool) error {
+	replies := make(chan voterReply[T], len(slots))
+	for i, s := range slots {
+		cctx, cancel := m.callContext(ctx, run)
+		go func() {
+			defer cancel()
+			var r voterReply[T]
+			r.voter = i
+			select {
+			case <-s.ready:
+				r.reply, r.err = call(cctx, s.client)
+			case <-cctx.Done():
+				r.err = cctx.Err()
+			}
+			replies <- r
+		}()
+	}
+	for range slots {
+		select {
+		case r := <-replies:
+			add(r.voter, r.reply, r.err)
+			if done() {
+				return nil
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNoQuorum, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Prepare asks every voter for a promise and merges a majority's answers.
+func (m *MultiAcceptorClient) Prepare(ctx context.Context, req *Request) (*Promise, error) {
+	if req == nil {
+		return nil, fmt.Errorf("%w: nil Request", ErrBadMessage)
+	}
+	slots, run, err := m.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := core.NewPrepareTally(len(slots), req.ID, req.Slot)
+	err = fan(ctx, run, m, slots,
+		func(ctx context.Context, c AcceptorClient) (*Promise, error) { return c.Prepare(ctx, req) },
+		func(voter int, p *Promise, err error) {
+			if err != nil || p == nil {
+				t.Fail(voter)
+				return
+			}
+			t.Add(voter, promiseFromWire(p))
+		}, t.Done)
+	if err != nil {
+		return nil, err
+	}
+	r := t.Result()
+	if !r.Granted && r.Higher == 0 {
+		return nil, fmt.Errorf("%w: no majority of %d voters answered Prepare(%d)", ErrNoQuorum, len(slots), req.ID)
+	}
+	return prepareResultToWire(r), nil
+}
+
+// Accept asks every voter to accept and returns once a majority answered.
+func (m *MultiAcceptorClient) Accept(ctx context.Context, in *Proposal) (*Proposal, error) {
+	if in == nil {
+		return nil, fmt.Errorf("%w: nil Proposal", ErrBadMessage)
+	}
+	slots, run, err := m.wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := core.NewAcceptTally(len(slots), in.ID, in.Slot)
+	err = fan(ctx, run, m, slots,
+		func(ctx context.Context, c AcceptorClient) (*Proposal, error) { return c.Accept(ctx, in) },
+		func(voter int, p *Proposal, err error) {
+			if err != nil || p == nil {
+				t.Fail(voter)
+				return
+			}
+			t.Add(voter, acceptedFromWire(p))
+		}, t.Done)
+	if err != nil {
+		return nil, err
+	}
+	r := t.Result()
+	switch {
+	case r.Accepted:
+		return &Proposal{ID: r.Ballot, Slot: r.Slot, Chosen: r.Chosen}, nil
+	case r.Higher > 0:
+		return &Proposal{ID: r.Higher, Slot: r.Slot}, nil
+	}
+	return nil, fmt.Errorf("%w: no majority of %d voters accepted slot %d", ErrNoQuorum, len(slots), in.Slot)
+}

@@ -1,0 +1,414 @@
+package paxos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/mjpitz/myago/paxos/cluster"
+	"github.com/mjpitz/myago/paxos/internal/core"
+)
+
+// Observer watches the Acceptors to learn about what values have been
+// accepted, and records the chosen ones into Log in position order: the
+// record at position n is a *Proposal with ID n and Value exactly the bytes
+// that were proposed (Slot and Offset say where it came from). It writes
+// nothing else into Log; its checkpoints live under Log.WithPrefix of a
+// reserved prefix. When Log offers BatchLog, consecutive positions are
+// recorded in one call; when a write fails, the same positions are retried
+// with capped back-off and logged, never skipped. After a restart it
+// resumes from Log.Last.
+//
+// Start opens one Observe stream to every voter (every member in the
+// Membership when it is called), reconnecting with capped back-off, and
+// blocks until its context ends.
+type Observer struct {
+	Dialer func(ctx context.Context, member string) (ObserverClient, error)
+	Log    Log
+
+	// Logger receives stream and write failures; nil is silent.
+	Logger *slog.Logger
+	// Clock drives back-off; nil is the real clock.
+	Clock clockwork.Clock
+	// MaxBackoff caps every retry loop's back-off (default 1 s).
+	MaxBackoff time.Duration
+
+	member   *observerHooks
+	current  *learnerRun // set while running; touched only by the loop
+	once     sync.Once
+	running  atomic.Bool
+	mu       sync.Mutex
+	recorded uint64
+	changed  chan struct{} // closed and replaced whenever recorded moves
+	box      *mailbox
+	next     atomic.Uint64 // the learner's next slot, where streams reopen
+}
+
+var _ cluster.Discovery = (*Observer)(nil)
+
+// observerHooks connect a member's learner to its acceptor and proposer.
+type observerHooks struct {
+	decided   func([]core.Entry)
+	delivered func([]core.Delivery, uint64)
+	fillHole  func()
+	holeAfter time.Duration
+	learner   core.LearnerConfig
+}
+
+// learnerMetaPrefix is where the Observer keeps its checkpoint, beside the
+// recorded values and isolated from them.
+const learnerMetaPrefix = "\x00paxos.learner"
+
+func (o *Observer) init() {
+	o.once.Do(func() {
+		o.changed = make(chan struct{})
+		o.box = newMailbox()
+	})
+}
+
+// Recorded returns the highest position recorded so far.
+func (o *Observer) Recorded() uint64 {
+	o.init()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.recorded
+}
+
+// WaitRecorded returns once position pos is recorded in Log, or when ctx
+// ends.
+func (o *Observer) WaitRecorded(ctx context.Context, pos uint64) error {
+	o.init()
+	for {
+		o.mu.Lock()
+		rec, ch := o.recorded, o.changed
+		o.mu.Unlock()
+		if rec >= pos {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (o *Observer) setRecorded(pos uint64) {
+	o.mu.Lock()
+	if pos > o.recorded {
+		o.recorded = pos
+		close(o.changed)
+		o.changed = make(chan struct{})
+	}
+	o.mu.Unlock()
+}
+
+// decide takes entries the member's own leader knows are chosen.
+func (o *Observer) decide(es []core.Entry) {
+	o.init()
+	o.box.post(func() {
+		for _, e := range es {
+			o.learner().Decide(e)
+		}
+	})
+}
+
+func (o *Observer) learner() *core.Learner { return o.current.learner }
+
+// Start runs the observer over the voters in membership until ctx ends.
+func (o *Observer) Start(ctx context.Context, membership *cluster.Membership) error {
+	if membership == nil {
+		return fmt.Errorf("%w: nil membership", ErrNoVoters)
+	}
+	return o.run(ctx, votersOf(membership))
+}
+
+type streamEvent struct {
+	voter int
+	entry *Proposal
+}
+
+func (o *Observer) run(ctx context.Context, voters []string) error {
+	o.init()
+	if o.Dialer == nil || o.Log == nil {
+		return fmt.Errorf("%w: an Observer needs a Dialer and a Log", ErrInvalidConfig)
+	}
+	if len(voters) == 0 {
+		return ErrNoVoters
+	}
+	if len(voters) > core.MaxVoters {
+		return fmt.Errorf("%w: %d voters, at most %d", ErrInvalidConfig, len(voters), core.MaxVoters)
+	}
+	if !o.running.CompareAndSwap(false, true) {
+		return ErrAlreadyStarted
+	}
+	log := orDiscard(o.Logger)
+	clock := o.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	l, err := o.restore(len(voters), log)
+	if err != nil {
+		return err
+	}
+	o.next.Store(l.learner.Next())
+	o.current = l
+
+	events := make(chan streamEvent, 1024)
+	resync := make([]chan struct{}, len(voters))
+	var wg sync.WaitGroup
+	for i, name := range voters {
+		resync[i] = make(chan struct{}, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o.stream(ctx, i, name, events, resync[i], clock, log)
+		}()
+	}
+	defer wg.Wait()
+	l.run(ctx, events, resync, clock, log)
+	return nil
+}
+
+// learnerRun is the observer's loop state.
+type learnerRun struct {
+	o       *Observer
+	learner *core.Learner
+	meta    Log
+	skip    uint64 // positions at or below are recorded already
+	hooks   *observerHooks
+	hole    uint64
+	holeAt  time.Time
+}
+
+// restore rebuilds the learner from its checkpoint and the recorded Log.
+func (o *Observer) restore(voters int, log *slog.Logger) (*learnerRun, error) {
+	meta := o.Log.WithPrefix(learnerMetaPrefix)
+	var last Proposal
+	if err := o.Log.Last(&last); err != nil {
+		return nil, fmt.Errorf("paxos: reading the recorded log: %w", err)
+	}
+	var cp core.Checkpoint
+	if err := meta.Last(&cp); err != nil {
+		return nil, fmt.Errorf("paxos: reading the learner checkpoint: %w", err)
+	}
+	cfg := core.LearnerConfig{Voters: voters}
+	if o.member != nil {
+		cfg = o.member.learner
+		cfg.Voters = voters
+	}
+	var start *core.Checkpoint
+	if cp.Slot > 0 && cp.Pos <= last.ID {
+		start = &cp
+	} else if cp.Slot > 0 {
+		log.Warn("paxos: the learner checkpoint is ahead of the recorded log; replaying from the start",
+			"checkpoint_pos", cp.Pos, "recorded", last.ID)
+	}
+	o.setRecorded(last.ID)
+	return &learnerRun{o: o, learner: core.NewLearner(cfg, start), meta: meta, skip: last.ID, hooks: o.member}, nil
+}
+
+func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []chan struct{}, clock clockwork.Clock, log *slog.Logger) {
+	o := l.o
+	tick := clock.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var buf []func()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			l.learner.Observe(ev.voter, entryFromWire(ev.entry))
+			// Take whatever else is already queued before acting.
+			for more := true; more; {
+				select {
+				case ev = <-events:
+					l.learner.Observe(ev.voter, entryFromWire(ev.entry))
+				default:
+					more = false
+				}
+			}
+		case <-o.box.notify:
+			buf = o.box.take(buf)
+			for _, fn := range buf {
+				fn()
+			}
+		case <-tick.Chan():
+			l.checkHole(clock.Now())
+		}
+		if !l.handle(ctx, l.learner.Output(), resync, clock, log) {
+			return
+		}
+		o.next.Store(l.learner.Next())
+	}
+}
+
+func (l *learnerRun) checkHole(now time.Time) {
+	if l.hooks == nil || l.hooks.fillHole == nil {
+		return
+	}
+	slot, ok := l.learner.Hole()
+	if !ok {
+		l.hole = 0
+		return
+	}
+	if slot != l.hole {
+		l.hole, l.holeAt = slot, now
+		return
+	}
+	if now.Sub(l.holeAt) >= l.hooks.holeAfter {
+		l.holeAt = now
+		l.hooks.fillHole()
+	}
+}
+
+// handle carries out the learner's output; false when ctx ended while a
+// write was being retried.
+func (l *learnerRun) handle(ctx context.Context, out core.LearnerOutput, resync []chan struct{}, clock clockwork.Clock, log *slog.Logger) bool {
+	if l.hooks != nil {
+		if len(out.Decided) > 0 && l.hooks.decided != nil {
+			l.hooks.decided(out.Decided)
+		}
+		if len(out.Deliveries) > 0 && l.hooks.delivered != nil {
+			l.hooks.delivered(out.Deliveries, l.learner.Next()-1)
+		}
+	}
+	for _, v := range out.Resync {
+		select {
+		case resync[v] <- struct{}{}:
+		default:
+		}
+	}
+	if len(out.Deliveries) > 0 {
+		if !l.record(ctx, out.Deliveries, clock, log) {
+			return false
+		}
+	}
+	if cp := out.Checkpoint; cp != nil {
+		if err := l.meta.Record(0, cp); err != nil {
+			log.Warn("paxos: writing the learner checkpoint", "slot", cp.Slot, "err", err)
+		}
+	}
+	return true
+}
+
+// record writes deliveries into the recorded Log, in order, retrying the
+// same positions until they are written or ctx ends.
+func (l *learnerRun) record(ctx context.Context, ds []core.Delivery, clock clockwork.Clock, log *slog.Logger) bool {
+	ids := make([]uint64, 0, len(ds))
+	msgs := make([]interface{}, 0, len(ds))
+	for _, d := range ds {
+		if d.Pos <= l.skip {
+			continue
+		}
+		ids = append(ids, d.Pos)
+		msgs = append(msgs, &Proposal{ID: d.Pos, Value: d.Cmd.Value, Slot: d.Slot, Offset: d.Offset})
+	}
+	if len(ids) == 0 {
+		return true
+	}
+	b := backoff{max: l.o.MaxBackoff}
+	for {
+		err := l.write(ids, msgs)
+		if err == nil {
+			l.o.setRecorded(ids[len(ids)-1])
+			return true
+		}
+		log.Error("paxos: recording chosen values failed; retrying the same positions", "first", ids[0], "count", len(ids), "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-clock.After(b.next()):
+		}
+	}
+}
+
+func (l *learnerRun) write(ids []uint64, msgs []interface{}) error {
+	if bl, ok := l.o.Log.(BatchLog); ok && len(ids) > 1 {
+		return bl.RecordBatch(ids, msgs)
+	}
+	for i, id := range ids {
+		if err := l.o.Log.Record(id, msgs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stream keeps one Observe stream to a voter open, feeding events.
+func (o *Observer) stream(ctx context.Context, voter int, name string, events chan<- streamEvent,
+	resync <-chan struct{}, clock clockwork.Clock, log *slog.Logger) {
+	var client ObserverClient
+	b := backoff{max: o.MaxBackoff}
+	for ctx.Err() == nil {
+		if client == nil {
+			c, err := o.Dialer(ctx, name)
+			if err == nil && c == nil {
+				err = fmt.Errorf("the dialer returned a nil client")
+			}
+			if err != nil {
+				log.Warn("paxos: dialing an observer failed", "member", name, "err", err)
+				if !sleep(ctx, clock, b.next()) {
+					return
+				}
+				continue
+			}
+			client = c
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		st, err := client.Observe(sctx, &Request{Slot: o.next.Load()})
+		if err != nil || st == nil {
+			cancel()
+			log.Debug("paxos: opening an Observe stream failed", "member", name, "err", err)
+			if !sleep(ctx, clock, b.next()) {
+				return
+			}
+			continue
+		}
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-resync:
+				cancel()
+			case <-done:
+			}
+		}()
+		for {
+			p, err := st.Recv()
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Debug("paxos: Observe stream ended", "member", name, "err", err)
+				}
+				break
+			}
+			b.reset()
+			select {
+			case events <- streamEvent{voter: voter, entry: p}:
+			case <-sctx.Done():
+			}
+			if sctx.Err() != nil {
+				break
+			}
+		}
+		close(done)
+		cancel()
+		_ = st.Close()
+		if !sleep(ctx, clock, b.next()) {
+			return
+		}
+	}
+}
+
+func sleep(ctx context.Context, clock clockwork.Clock, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-clock.After(d):
+		return true
+	}
+}

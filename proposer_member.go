@@ -1,0 +1,300 @@
+package paxos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/mjpitz/myago/paxos/internal/core"
+)
+
+// memberProposer is the driver of a member's core.Proposer: one goroutine
+// (the loop) owns the core; Propose calls, RPC results, the learner and the
+// acceptor's leader hint reach it through its mailbox, and every RPC runs on
+// a goroutine of its own that posts its result back.
+type memberProposer struct {
+	clock   clockwork.Clock
+	epoch   time.Time
+	log     *slog.Logger
+	idgen   IDGenerator
+	ballots Log // the highest ballot this member ever used, at id 0
+	multi   *MultiAcceptorClient
+	hint    func() core.Hint
+	coreCfg core.ProposerConfig
+	retry   time.Duration
+
+	started chan struct{}
+	stopped chan struct{}
+	box     *mailbox
+	wg      sync.WaitGroup
+
+	// owned by the loop
+	core      *core.Proposer
+	waiters   map[uint64]*waiter
+	admit     []*waiter // waiting for room in the session's window
+	fwd       map[string]*forwardQueue
+	ctx       context.Context
+	toLearner func([]core.Entry)
+}
+
+type waiter struct {
+	value []byte
+	seq   uint64
+	done  chan proposeResult
+	gone  bool
+}
+
+type proposeResult struct {
+	pos uint64
+	err error
+}
+
+type forwardQueue struct {
+	cmds []core.Command
+	hops int
+	busy bool
+}
+
+var errNoForwarder = errors.New("paxos: the member's client cannot forward")
+
+func newMemberProposer(clock clockwork.Clock, log *slog.Logger, idgen IDGenerator, ballots Log,
+	multi *MultiAcceptorClient, cfg core.ProposerConfig) *memberProposer {
+	return &memberProposer{clock: clock, epoch: clock.Now(), log: log, idgen: idgen, ballots: ballots, multi: multi,
+		coreCfg: cfg, retry: time.Duration(max(cfg.Leader.RetryNanos, core.DefaultRetryNanos)),
+		started: make(chan struct{}), stopped: make(chan struct{}), box: newMailbox(),
+		waiters: map[uint64]*waiter{}, fwd: map[string]*forwardQueue{}}
+}
+
+func (m *memberProposer) now() int64 { return int64(m.clock.Since(m.epoch)) }
+
+func (m *memberProposer) propose(ctx context.Context, value []byte) (uint64, error) {
+	select {
+	case <-m.started:
+	case <-m.stopped:
+		return 0, ErrStopped
+	case <-ctx.Done():
+		return 0, ctx.Err() // nothing was proposed
+	}
+	select {
+	case <-m.stopped:
+		return 0, ErrStopped
+	default:
+	}
+	w := &waiter{value: value, done: make(chan proposeResult, 1)}
+	m.box.post(func() { m.submit(w) })
+	select {
+	case r := <-w.done:
+		return r.pos, r.err
+	case <-ctx.Done():
+		m.box.post(func() { m.cancel(w) })
+		return 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+	case <-m.stopped:
+		return 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ErrStopped)
+	}
+}
+
+func (m *memberProposer) forwarded(ctx context.Context, cmds []core.Command, hops int) error {
+	select {
+	case <-m.started:
+	case <-m.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m.box.post(func() { m.core.Forwarded(cmds, hops, m.now()) })
+	return nil
+}
+
+// Hooks for the member's learner (called from the observer's loop).
+func (m *memberProposer) learned(es []core.Entry) {
+	m.box.post(func() {
+		now := m.now()
+		for _, e := range es {
+			m.core.Learn(e, now)
+		}
+	})
+}
+
+func (m *memberProposer) delivered(ds []core.Delivery, through uint64) {
+	m.box.post(func() {
+		for _, d := range ds {
+			m.core.Delivered(d)
+		}
+		m.core.LearnedThrough(through)
+	})
+}
+
+func (m *memberProposer) fillHole() { m.box.post(func() { m.core.FillHole(m.now()) }) }
+
+func (m *memberProposer) submit(w *waiter) {
+	if w.gone {
+		return
+	}
+	if m.core.Session().Full() {
+		m.admit = append(m.admit, w)
+		return
+	}
+	seq, _ := m.core.Propose(w.value, m.now())
+	w.seq = seq
+	m.waiters[seq] = w
+}
+
+func (m *memberProposer) cancel(w *waiter) {
+	w.gone = true
+	if w.seq != 0 {
+		m.core.Cancel(w.seq)
+		delete(m.waiters, w.seq)
+		m.admitMore()
+	}
+}
+
+func (m *memberProposer) admitMore() {
+	for len(m.admit) > 0 && !m.core.Session().Full() {
+		w := m.admit[0]
+		m.admit = m.admit[1:]
+		m.submit(w)
+	}
+}
+
+// run is the loop; it returns when ctx ends and every goroutine it started
+// has returned.
+func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) {
+	m.ctx = ctx
+	m.toLearner = toLearner
+	m.core = core.NewProposer(m.coreCfg, randomSession(), newRand())
+	var last Request
+	if err := m.ballots.Last(&last); err != nil {
+		m.log.Error("paxos: reading the last ballot used", "err", err)
+	}
+	m.core.Leader().Observe(last.ID)
+	m.core.SetHint(m.hint())
+	close(m.started)
+	defer close(m.stopped)
+	defer m.wg.Wait()
+
+	timer := m.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	var buf []func()
+	for {
+		buf = m.box.take(buf)
+		for _, fn := range buf {
+			fn()
+		}
+		now := m.now()
+		m.core.SetHint(m.hint())
+		if now >= m.core.NextDeadline() {
+			m.core.Tick(now)
+		}
+		m.handle(m.core.Output())
+		wait := time.Duration(m.core.NextDeadline() - m.now())
+		wait = min(max(wait, 0), time.Second)
+		timer.Reset(wait)
+		select {
+		case <-m.box.notify:
+		case <-timer.Chan():
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// spawn runs an RPC on a goroutine the loop waits for when it stops.
+func (m *memberProposer) spawn(fn func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		fn()
+	}()
+}
+
+func (m *memberProposer) handle(out core.ProposerOutput) {
+	for _, pm := range out.Prepares {
+		m.spawn(func() {
+			cctx, cancel := context.WithTimeout(m.ctx, m.retry)
+			defer cancel()
+			w, err := m.multi.Prepare(cctx, prepareToWire(pm))
+			if err != nil {
+				w = nil
+			}
+			r := prepareResultFromWire(pm, w)
+			m.box.post(func() { m.core.PrepareDone(r, m.now()) })
+		})
+	}
+	for _, am := range out.Accepts {
+		m.spawn(func() {
+			cctx, cancel := context.WithTimeout(m.ctx, m.retry)
+			defer cancel()
+			w, err := m.multi.Accept(cctx, acceptToWire(am))
+			r := acceptResultFromWire(am, w, err)
+			m.box.post(func() { m.core.AcceptDone(r, m.now()) })
+		})
+	}
+	if len(out.Learned) > 0 && m.toLearner != nil {
+		m.toLearner(out.Learned)
+	}
+	for _, f := range out.Forwards {
+		q := m.fwd[f.To]
+		if q == nil {
+			q = &forwardQueue{}
+			m.fwd[f.To] = q
+		}
+		q.cmds = append(q.cmds, f.Cmds...)
+		q.hops = max(q.hops, f.Hops)
+		m.flushForward(f.To, q)
+	}
+	if out.WantBallot {
+		above := out.Above
+		m.spawn(func() {
+			b, err := nextBallot(m.idgen, above)
+			if err == nil {
+				err = m.ballots.Record(0, &Request{ID: b})
+			}
+			if err != nil {
+				m.log.Error("paxos: drawing a ballot", "above", above, "err", err)
+				m.box.post(func() { m.core.BallotFailed(m.now()) })
+				return
+			}
+			m.box.post(func() { m.core.Campaign(b, m.now()) })
+		})
+	}
+	for _, r := range out.Resolved {
+		if w := m.waiters[r.Seq]; w != nil {
+			delete(m.waiters, r.Seq)
+			w.done <- proposeResult{pos: r.Pos}
+		}
+	}
+	if len(out.Resolved) > 0 {
+		m.admitMore()
+	}
+}
+
+// flushForward sends what is queued for a member, one call at a time per
+// member, so that forwards coalesce into batches under load.
+func (m *memberProposer) flushForward(to string, q *forwardQueue) {
+	if q.busy || len(q.cmds) == 0 {
+		return
+	}
+	cmds, hops := q.cmds, q.hops
+	q.cmds, q.hops, q.busy = nil, 0, true
+	m.spawn(func() {
+		err := errNoForwarder
+		if fw, ok := m.multi.client(to).(Forwarder); ok {
+			cctx, cancel := context.WithTimeout(m.ctx, m.retry)
+			_, err = fw.Forward(cctx, &Proposal{ID: uint64(hops), Commands: fromCoreCmds(cmds)})
+			cancel()
+		}
+		m.box.post(func() {
+			q.busy = false
+			if err != nil {
+				m.log.Debug("paxos: forwarding failed", "to", to, "err", err)
+				m.core.ForwardFailed(to, m.now())
+			}
+			m.flushForward(to, q)
+		})
+	})
+}
