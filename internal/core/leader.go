@@ -1,6 +1,9 @@
 package core
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // LeaderConfig holds the leader's limits. Zero fields take the defaults.
 type LeaderConfig struct {
@@ -306,10 +309,15 @@ func (l *Leader) Tick(now int64) {
 	if l.state != Leading {
 		return
 	}
+	var due []uint64
 	for slot, s := range l.slots {
 		if s.waiting && !s.chosen && now-s.sentAt >= l.cfg.RetryNanos {
-			l.sendAccept(slot, s, now)
+			due = append(due, slot)
 		}
+	}
+	slices.Sort(due) // outputs never depend on map order
+	for _, slot := range due {
+		l.sendAccept(slot, l.slots[slot], now)
 	}
 	if l.commitWaiting && now-l.commitSentAt >= l.cfg.RetryNanos {
 		l.commitWaiting = false

@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/mjpitz/myago/paxos/internal/core"
 )
@@ -80,8 +81,13 @@ func (n *node) crash() {
 	n.up = false
 	n.disk.epoch++
 	n.disk.queue, n.disk.syncing = nil, false
-	for _, o := range n.ops {
-		n.w.finish(o, outcomeUnknown, 0)
+	seqs := make([]uint64, 0, len(n.ops))
+	for seq := range n.ops {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs) // a run depends only on its seed, never on map order
+	for _, seq := range seqs {
+		n.w.finish(n.ops[seq], outcomeUnknown, 0)
 	}
 	n.ops = nil
 	n.inbox = nil

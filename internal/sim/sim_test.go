@@ -12,7 +12,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("seed", 0, "replay only this seed (with its trace on failure)")
-	seedsFlag = flag.Int("seeds", 0, "how many seeds TestSimulation runs (default 200; 40 with -short)")
+	seedsFlag = flag.Int("seeds", 0, "how many seeds TestSimulation runs (default 200; 50 under -race; 40 with -short)")
 	firstFlag = flag.Uint64("first", 1, "the first seed TestSimulation runs")
 	opsFlag   = flag.Int("ops", 200, "proposals per run")
 	traceFlag = flag.Bool("simtrace", false, "print the trace of a -seed run")
@@ -45,6 +45,9 @@ func TestSimulation(t *testing.T) {
 	n := *seedsFlag
 	if n == 0 {
 		n = 200
+		if raceEnabled {
+			n = 50
+		}
 		if testing.Short() {
 			n = 40
 		}
