@@ -126,7 +126,7 @@ type leaderHint struct {
 	seen     time.Time
 }
 
-// enter registers an in-flight call; false once the member has stopped.
+// enter registers an in-flight call; ErrStopped once the member stopped.
 func (a *acceptor) enter() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -134,22 +134,19 @@ func (a *acceptor) enter() error {
 		return ErrStopped
 	}
 	a.inflight.Add(1)
-	return a.reload()
+	return nil
 }
 
-// reload rebuilds the core from the Logs after a failed write, so that
-// nothing in memory claims what the Logs do not hold. Called with mu held.
-func (a *acceptor) reload() error {
+// ready makes sure the core reflects the Logs before a step: after a failed
+// write it is rebuilt from them, so that nothing in memory claims what the
+// Logs do not hold. Called with mu held.
+func (a *acceptor) ready() error {
 	if a.broken == nil {
 		return nil
 	}
-	if a.writing || len(a.queue) > 0 {
-		return nil // the failed batch's successors are failing too; next call
-	}
 	c, err := restoreAcceptor(a.promises, a.entries)
 	if err != nil {
-		a.inflight.Done()
-		return fmt.Errorf("paxos: acceptor unusable after a failed write: %w", err)
+		return fmt.Errorf("paxos: acceptor unusable after a failed write (%v): %w", a.broken, err)
 	}
 	a.core, a.broken, a.durable = c, nil, c.Chosen()
 	return nil
@@ -169,6 +166,10 @@ func (a *acceptor) Prepare(ctx context.Context, req *Request) (*Promise, error) 
 	defer a.inflight.Done()
 	m := prepareFromWire(req)
 	a.mu.Lock()
+	if err := a.ready(); err != nil {
+		a.mu.Unlock()
+		return nil, err
+	}
 	p, ws, err := a.core.Prepare(m)
 	if err != nil {
 		a.mu.Unlock()
@@ -206,6 +207,10 @@ func (a *acceptor) Accept(ctx context.Context, in *Proposal) (*Proposal, error) 
 	defer a.inflight.Done()
 	m := acceptFromWire(in)
 	a.mu.Lock()
+	if err := a.ready(); err != nil {
+		a.mu.Unlock()
+		return nil, err
+	}
 	r, ws, err := a.core.Accept(m)
 	if err != nil {
 		a.mu.Unlock()
@@ -229,6 +234,10 @@ func (a *acceptor) learn(es []core.Entry) error {
 	}
 	defer a.inflight.Done()
 	a.mu.Lock()
+	if err := a.ready(); err != nil {
+		a.mu.Unlock()
+		return err
+	}
 	var ws []core.Write
 	for _, e := range es {
 		ws = append(ws, a.core.Learn(e)...)
