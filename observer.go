@@ -47,6 +47,7 @@ type Observer struct {
 	changed  chan struct{} // closed and replaced whenever recorded moves
 	box      *mailbox
 	next     atomic.Uint64 // the learner's next slot, where streams reopen
+	pos      atomic.Uint64 // the learner's last position
 }
 
 var _ cluster.Discovery = (*Observer)(nil)
@@ -157,6 +158,7 @@ func (o *Observer) run(ctx context.Context, voters []string) error {
 		return err
 	}
 	o.next.Store(l.learner.Next())
+	o.pos.Store(l.learner.Pos())
 	o.current = l
 
 	events := make(chan streamEvent, 1024)
@@ -245,6 +247,7 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 			return
 		}
 		o.next.Store(l.learner.Next())
+		o.pos.Store(l.learner.Pos())
 	}
 }
 
@@ -303,7 +306,7 @@ func (l *learnerRun) record(ctx context.Context, ds []core.Delivery, clock clock
 	ids := make([]uint64, 0, len(ds))
 	msgs := make([]interface{}, 0, len(ds))
 	for _, d := range ds {
-		if d.Pos <= l.skip {
+		if d.Pos <= l.skip || d.Cmd.IsBarrier() {
 			continue
 		}
 		ids = append(ids, d.Pos)

@@ -116,3 +116,27 @@ func TestClusterConcurrentWithFaults(t *testing.T) {
 		require.Equal(t, p, seen[v], "acknowledged %q at %d", v, p)
 	}
 }
+
+func TestBarrierAndStatus(t *testing.T) {
+	c := NewCluster(t, Options{Members: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := c.Members[0].Paxos()
+	for i := 0; i < 5; i++ {
+		_, err := a.ProposeIndex(ctx, []byte(fmt.Sprintf("v%d", i)))
+		require.NoError(t, err)
+	}
+	b := c.Members[2].Paxos()
+	pos, err := b.Barrier(ctx)
+	require.NoError(t, err)
+	require.Equal(t, uint64(5), pos)
+	require.NoError(t, b.WaitRecorded(ctx, pos))
+	st := b.Status()
+	require.True(t, st.Running)
+	require.Equal(t, []string{"m0", "m1", "m2"}, st.Voters)
+	require.Equal(t, uint64(5), st.Recorded)
+	// A barrier takes no position: the next value is at 6.
+	p6, err := b.ProposeIndex(ctx, []byte("v5"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(6), p6)
+}

@@ -24,7 +24,9 @@ const (
 	MaxVoters                 = 64
 )
 
-// Delivery is one chosen command at its position in the log.
+// Delivery is one chosen command at its position in the log. A barrier
+// occupies no position: its Pos is the last position before it, and it is
+// not recorded.
 type Delivery struct {
 	Pos    uint64
 	Slot   uint64
@@ -210,8 +212,10 @@ func (l *Learner) deliver() {
 			if !l.dedupe.Apply(c, l.next) {
 				continue
 			}
-			l.pos++
-			l.delivered++
+			if !c.IsBarrier() {
+				l.pos++
+				l.delivered++
+			}
 			l.out.Deliveries = append(l.out.Deliveries, Delivery{Pos: l.pos, Slot: l.next, Offset: uint32(i), Cmd: c})
 		}
 		l.dedupe.EndSlot(l.next)

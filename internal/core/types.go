@@ -16,6 +16,11 @@ type Command struct {
 	Value   []byte
 }
 
+// IsBarrier reports whether c is a read barrier: a command with no value,
+// which takes a slot (so that it is ordered after everything chosen before
+// it was proposed) but no position. User values are never empty.
+func (c Command) IsBarrier() bool { return len(c.Value) == 0 }
+
 // ID is the request id of a command.
 func (c Command) ID() RequestID { return RequestID{Session: c.Session, Seq: c.Seq} }
 

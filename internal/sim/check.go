@@ -69,6 +69,9 @@ func (w *world) finalCheck() {
 		}
 	}
 	for _, o := range w.ops {
+		if o.barrier {
+			continue
+		}
 		if o.outcome == outcomeFailed {
 			if p, ok := at[o.value]; ok {
 				w.fail("validity: %q failed before it was submitted, yet it is at position %d", o.value, p)
@@ -102,6 +105,35 @@ func (w *world) finalCheck() {
 		return
 	}
 	w.checkLinearizable(at)
+	if w.failed == "" {
+		w.checkBarriers(at)
+	}
+}
+
+// checkBarriers checks read barriers: a barrier returns a position at or
+// above every write acknowledged before it started, and below every write
+// proposed after it returned.
+func (w *world) checkBarriers(at map[string]uint64) {
+	for _, b := range w.ops {
+		if !b.barrier || b.outcome != outcomeOK {
+			continue
+		}
+		for _, o := range w.ops {
+			if o.barrier {
+				continue
+			}
+			if o.outcome == outcomeOK && o.ret < b.inv && o.pos > b.pos {
+				w.fail("barrier: invoked at %.4fs it read position %d, but %q was acknowledged before at %d",
+					float64(b.inv)/float64(s), b.pos, o.value, o.pos)
+				return
+			}
+			if p, ok := at[o.value]; ok && o.inv > b.ret && p <= b.pos {
+				w.fail("barrier: returned %d at %.4fs, but %q proposed after it sits at %d",
+					b.pos, float64(b.ret)/float64(s), o.value, p)
+				return
+			}
+		}
+	}
 }
 
 // checkLinearizable checks real-time order directly: if a returned before b
@@ -115,7 +147,7 @@ func (w *world) checkLinearizable(at map[string]uint64) {
 	}
 	var acked []done
 	for _, o := range w.ops {
-		if o.outcome == outcomeOK {
+		if o.outcome == outcomeOK && !o.barrier {
 			acked = append(acked, done{o.ret, o.pos})
 		}
 	}
@@ -130,7 +162,7 @@ func (w *world) checkLinearizable(at map[string]uint64) {
 	}
 	for _, o := range w.ops {
 		pos, ok := at[o.value]
-		if !ok {
+		if !ok || o.barrier {
 			continue
 		}
 		k := sort.Search(len(acked), func(i int) bool { return acked[i].ret >= o.inv })

@@ -21,6 +21,7 @@ type op struct {
 	outcome outcome
 	pos     uint64
 	seq     uint64
+	barrier bool // a read barrier: no value, pos is the position it read at
 }
 
 // client issues proposals one at a time to random members, each with a
@@ -45,8 +46,13 @@ func (c *client) next() {
 	c.n++
 	target := w.rnd.IntN(len(w.nodes))
 	o := &op{client: c.id, node: target, value: fmt.Sprintf("c%d-%d", c.id, c.n), inv: w.sched.now}
+	if w.rnd.IntN(10) == 0 {
+		o.barrier, o.value = true, ""
+	}
 	w.ops = append(w.ops, o)
-	w.values[o.value] = o
+	if !o.barrier {
+		w.values[o.value] = o
+	}
 	n := w.nodes[target]
 	if !n.up {
 		w.finish(o, outcomeFailed, 0) // connection refused

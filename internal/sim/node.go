@@ -349,7 +349,9 @@ func (n *node) handleLearner(o core.LearnerOutput) {
 		}
 		n.write(func(d *disk) {
 			for _, dl := range ds {
-				n.w.record(n, d, dl)
+				if !dl.Cmd.IsBarrier() {
+					n.w.record(n, d, dl)
+				}
 			}
 		}, nil)
 		n.prop.LearnedThrough(n.learner.Next() - 1)
