@@ -178,10 +178,10 @@ func (l *Badger) Last(msg interface{}) (err error) {
 		}
 		item := it.Item()
 		id, err := recordID(item.Key(), prefix)
-		if err == nil {
-			err = item.Value(func(val []byte) error { return decodeRecord(val, msg) })
-		}
 		if err != nil {
+			return err
+		}
+		if err := item.Value(func(val []byte) error { return decodeRecord(val, msg) }); err != nil {
 			return &RecordError{Op: "last", ID: id, Err: err}
 		}
 		return nil
@@ -219,17 +219,21 @@ func (l *Badger) Range(start, stop uint64, proto interface{}, fn func(msg interf
 		}
 		it := txn.NewIterator(opts)
 		defer it.Close()
+		var val []byte // reused: decoding copies what it keeps
 		for it.Seek(appendID(bytes.Clone(prefix), start)); it.Valid(); it.Next() {
 			item := it.Item()
 			id, err := recordID(item.Key(), prefix)
-			if err == nil && id > stop {
+			if err != nil {
+				return err
+			}
+			if id > stop {
 				return nil
 			}
-			v := reflect.New(t).Interface()
-			if err == nil {
-				err = item.Value(func(val []byte) error { return decodeRecord(val, v) })
+			if val, err = item.ValueCopy(val[:0]); err != nil {
+				return &RecordError{Op: "range", ID: id, Err: err}
 			}
-			if err != nil {
+			v := reflect.New(t).Interface()
+			if err := decodeRecord(val, v); err != nil {
 				return &RecordError{Op: "range", ID: id, Err: err}
 			}
 			inFn = true

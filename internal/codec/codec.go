@@ -69,7 +69,7 @@ func AppendCount(b []byte, n int, isNil bool) []byte {
 // message and check once. A Reader never panics and never allocates.
 type Reader struct {
 	data []byte
-	off  int
+	off  int // len(data) once err is set, so fast paths need not check err
 	err  error
 }
 
@@ -90,27 +90,29 @@ func (r *Reader) Len() int { return len(r.data) - r.off }
 func (r *Reader) Fail(format string, args ...interface{}) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w at offset %d: %s", ErrMalformed, r.off, fmt.Sprintf(format, args...))
+		r.off = len(r.data)
 	}
 }
 
 func (r *Reader) truncated(what string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w: %s at offset %d", ErrTruncated, what, r.off)
+		r.off = len(r.data)
 	}
 }
 
 // Byte reads one byte.
 func (r *Reader) Byte() byte {
-	if r.err != nil {
-		return 0
-	}
 	if r.off >= len(r.data) {
-		r.truncated("byte")
-		return 0
+		return r.byteSlow()
 	}
-	c := r.data[r.off]
 	r.off++
-	return c
+	return r.data[r.off-1]
+}
+
+func (r *Reader) byteSlow() byte {
+	r.truncated("byte")
+	return 0
 }
 
 // Bool reads a byte that must be 0 or 1.
@@ -127,6 +129,15 @@ func (r *Reader) Bool() bool {
 // trailing zero byte), longer than 10 bytes or overflowing 64 bits are
 // malformed, so every value has exactly one encoding.
 func (r *Reader) Uvarint() uint64 {
+	// Fast path, inlined: small values are one byte.
+	if r.off < len(r.data) && r.data[r.off] < 0x80 {
+		r.off++
+		return uint64(r.data[r.off-1])
+	}
+	return r.uvarintSlow()
+}
+
+func (r *Reader) uvarintSlow() uint64 {
 	if r.err != nil {
 		return 0
 	}
