@@ -20,6 +20,11 @@ import (
 // acceptor's watermark when it was written, Decided when known chosen).
 const promiseRecordID = 0
 
+// watermarkPrefix is where, beside its promise, an acceptor records its chosen
+// watermark when it moves with no entry to carry it (a *Request, ID = the
+// watermark, at id 0).
+const watermarkPrefix = "\x00paxos.chosen"
+
 // Limits of the acceptor.
 const (
 	// PromisePageEntries bounds the entries one Promise carries.
@@ -99,12 +104,17 @@ func restoreAcceptor(promises, entries Log) (*core.Acceptor, error) {
 	if err := entries.Last(&last); err != nil {
 		return nil, fmt.Errorf("paxos: reading the accepted log: %w", err)
 	}
+	var wm Request
+	if err := promises.WithPrefix(watermarkPrefix).Last(&wm); err != nil {
+		return nil, fmt.Errorf("paxos: reading the chosen watermark: %w", err)
+	}
+	stamp := max(last.Chosen, wm.ID)
 	var (
 		above  []core.Entry
 		stamps []uint64
 	)
-	if last.Chosen < math.MaxUint64 {
-		err := entries.Range(last.Chosen+1, math.MaxUint64, Proposal{}, func(msg interface{}) error {
+	if stamp < math.MaxUint64 {
+		err := entries.Range(stamp+1, math.MaxUint64, Proposal{}, func(msg interface{}) error {
 			p := msg.(*Proposal)
 			above = append(above, entryFromWire(p))
 			stamps = append(stamps, p.Chosen)
@@ -114,7 +124,7 @@ func restoreAcceptor(promises, entries Log) (*core.Acceptor, error) {
 			return nil, fmt.Errorf("paxos: reading the accepted log: %w", err)
 		}
 	}
-	return core.RestoreAcceptor(core.PromiseRecord{Ballot: pr.ID, Proposer: pr.Proposer}, last.Chosen, above, stamps), nil
+	return core.RestoreAcceptor(core.PromiseRecord{Ballot: pr.ID, Proposer: pr.Proposer}, stamp, above, stamps), nil
 }
 
 // leaderHint is what an acceptor knows of the leader: who its promise went
@@ -312,14 +322,18 @@ func (a *acceptor) commit(t *ticket) error {
 // RecordBatch when the Log offers it.
 func (a *acceptor) persist(batch []*ticket) error {
 	var (
-		promise *core.PromiseRecord
-		ids     []uint64
-		msgs    []interface{}
+		promise   *core.PromiseRecord
+		ids       []uint64
+		msgs      []interface{}
+		watermark uint64
 	)
 	for _, t := range batch {
 		for _, w := range t.writes {
 			if w.Promise != nil {
 				promise = w.Promise
+			}
+			if w.Watermark {
+				watermark = max(watermark, w.Chosen)
 			}
 			if w.Entry != nil {
 				ids = append(ids, w.Entry.Slot)
@@ -332,6 +346,19 @@ func (a *acceptor) persist(batch []*ticket) error {
 			return fmt.Errorf("paxos: recording the promise of ballot %d: %w", promise.Ballot, err)
 		}
 	}
+	if err := a.persistEntries(ids, msgs); err != nil {
+		return err
+	}
+	if watermark > 0 {
+		// After the entries: the watermark covers only what is durable.
+		if err := a.promises.WithPrefix(watermarkPrefix).Record(0, &Request{ID: watermark}); err != nil {
+			return fmt.Errorf("paxos: recording the chosen watermark %d: %w", watermark, err)
+		}
+	}
+	return nil
+}
+
+func (a *acceptor) persistEntries(ids []uint64, msgs []interface{}) error {
 	if len(ids) == 0 {
 		return nil
 	}

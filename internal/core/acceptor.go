@@ -37,6 +37,7 @@ type Acceptor struct {
 	undecided map[uint64]uint64   // slot -> ballot of entries above chosen not known chosen
 	decided   map[uint64]struct{} // slots above chosen known to hold their chosen value
 	maxSlot   uint64              // highest slot with an entry
+	stamped   uint64              // the highest watermark written to the Log
 
 	// watermark already applied for the promised ballot, to skip rescans
 	markedBallot, markedThrough uint64
@@ -50,9 +51,9 @@ func NewAcceptor() *Acceptor {
 }
 
 // RestoreAcceptor rebuilds an acceptor from its Logs: the last promise record
-// and every entry above the highest chosen watermark stamped on any entry
-// (the caller reads from the stamp of the highest entry and passes all entries
-// above it; stamps found on those entries are honoured too).
+// and every entry above a recorded watermark (the higher of the stamp on the
+// highest entry and the last Watermark write; stamps found on the entries
+// passed are honoured too).
 func RestoreAcceptor(p PromiseRecord, stamp uint64, above []Entry, stamps []uint64) *Acceptor {
 	a := NewAcceptor()
 	a.promised, a.proposer = p.Ballot, p.Proposer
@@ -78,6 +79,7 @@ func RestoreAcceptor(p PromiseRecord, stamp uint64, above []Entry, stamps []uint
 	if stamp > a.maxSlot {
 		a.maxSlot = stamp
 	}
+	a.stamped = a.chosen
 	a.advance()
 	return a
 }
@@ -158,9 +160,16 @@ func (a *Acceptor) Accept(m Accept) (Accepted, []Write, error) {
 		a.markWatermark(m.Ballot, m.Chosen)
 		a.advance()
 		writes = append(writes, Write{Entry: e, Chosen: a.chosen})
+		a.stamped = a.chosen
 	} else {
 		a.markWatermark(m.Ballot, m.Chosen)
 		a.advance()
+		if m.Slot == 0 && a.chosen > a.stamped {
+			// An idle leader's commit moved the watermark and no entry
+			// will carry it: record it, so a restart comes back to it.
+			writes = append(writes, Write{Chosen: a.chosen, Watermark: true})
+			a.stamped = a.chosen
+		}
 	}
 	return Accepted{Ballot: m.Ballot, Slot: m.Slot, Chosen: a.chosen}, writes, nil
 }
@@ -187,6 +196,7 @@ func (a *Acceptor) Learn(e Entry) []Write {
 	a.advance()
 	w := e
 	w.Decided = true
+	a.stamped = a.chosen
 	return []Write{{Entry: &w, Chosen: a.chosen}}
 }
 

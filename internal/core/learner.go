@@ -144,7 +144,7 @@ func (l *Learner) Observe(voter int, e Entry) {
 		return
 	}
 	if e.Slot-l.next >= l.cfg.WindowSlots {
-		if e.Decided && voter >= 0 {
+		if e.Decided && voter >= 0 && voter < l.cfg.Voters {
 			l.out.Resync = append(l.out.Resync, voter)
 		}
 		return

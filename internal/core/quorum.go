@@ -82,30 +82,39 @@ func (t *PrepareTally) Result() PrepareResult {
 
 // MergePromises merges the pages of granted promises: per slot the decided
 // entry if any reported one, else the entry with the highest ballot; cut at
-// the last slot of the shortest page that has more to come.
+// the last slot of the shortest page that has more to come. Pages are read
+// in slot order by ReadPage, but a page is input from the network: entries
+// out of order are sorted, not dropped (dropping one could hide the only
+// report of a chosen value), and a slot reported twice counts at its highest
+// ballot.
 func MergePromises(from uint64, ps []Promise) (chosen uint64, entries []Entry, through uint64) {
 	through = math.MaxUint64
 	for _, p := range ps {
 		if p.Chosen > chosen {
 			chosen = p.Chosen
 		}
-		if p.More && len(p.Entries) > 0 {
-			if last := p.Entries[len(p.Entries)-1].Slot; last < through {
-				through = last
+		if !p.More {
+			continue
+		}
+		var last uint64
+		for _, e := range p.Entries {
+			last = max(last, e.Slot)
+		}
+		if len(p.Entries) == 0 || last < from {
+			// A page with more to come that speaks for nothing.
+			if from > 0 && from-1 < through {
+				through = from - 1
 			}
+			continue
 		}
-		if p.More && len(p.Entries) == 0 && from > 0 && from-1 < through {
-			through = from - 1 // a malformed page: it speaks for nothing
-		}
+		through = min(through, last)
 	}
 	best := map[uint64]Entry{}
 	for _, p := range ps {
-		var prev uint64
-		for i, e := range p.Entries {
-			if e.Slot < from || e.Slot > through || (i > 0 && e.Slot <= prev) {
-				continue // outside the page, or out of order: ignore
+		for _, e := range p.Entries {
+			if e.Slot < from || e.Slot > through || e.Slot == 0 {
+				continue // outside the page
 			}
-			prev = e.Slot
 			cur, ok := best[e.Slot]
 			switch {
 			case !ok:

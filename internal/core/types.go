@@ -81,13 +81,15 @@ type PromiseRecord struct {
 	Proposer string
 }
 
-// Write is one durable change an acceptor makes: a new promise, or an entry
-// (stamped with the acceptor's chosen watermark at the time of the write).
-// Replies that depend on a write must not leave before it is synced.
+// Write is one durable change an acceptor makes: a new promise, an entry
+// (stamped with the acceptor's chosen watermark at the time of the write), or
+// the watermark alone (Watermark set) when it moved with no entry to carry
+// it. Replies that depend on a write must not leave before it is synced.
 type Write struct {
-	Promise *PromiseRecord
-	Entry   *Entry
-	Chosen  uint64 // the watermark stamped on an entry write
+	Promise   *PromiseRecord
+	Entry     *Entry
+	Chosen    uint64 // the watermark stamped on an entry write, or recorded
+	Watermark bool   // record Chosen on its own
 }
 
 // Majority is the quorum size for n voters.

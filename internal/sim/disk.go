@@ -14,6 +14,7 @@ type disk struct {
 	promise    core.PromiseRecord
 	entries    map[uint64]storedEntry
 	ballotMax  uint64
+	watermark  uint64 // the acceptor's last Watermark write
 	checkpoint *core.Checkpoint
 	recorded   []recordedValue // RecordedLog: position i+1
 
@@ -72,7 +73,7 @@ func (d *disk) lastStamp() uint64 {
 // restoreAcceptor reads the acceptor back the way the driver does: the
 // promise, the stamp of the highest entry, and every entry above it.
 func (d *disk) restoreAcceptor() *core.Acceptor {
-	stamp := d.lastStamp()
+	stamp := max(d.lastStamp(), d.watermark)
 	var above []core.Entry
 	var stamps []uint64
 	_ = d.Entries(stamp+1, func(e core.Entry) bool {
@@ -91,6 +92,9 @@ func (d *disk) applyWrites(ws []core.Write) func(*disk) {
 			}
 			if w.Entry != nil {
 				d.entries[w.Entry.Slot] = storedEntry{e: *w.Entry, stamp: w.Chosen}
+			}
+			if w.Watermark {
+				d.watermark = max(d.watermark, w.Chosen)
 			}
 		}
 	}
