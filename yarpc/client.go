@@ -24,11 +24,11 @@ type ClientConn struct {
 	stopWatch       func() bool
 
 	mu        sync.Mutex
-	sess      *session            // the session new streams use, or nil
+	sess      *session              // the session new streams use, or nil
 	sessions  map[*session]struct{} // every open session, draining ones too
-	dialing   chan struct{}       // closed when the running dial ends
-	lastErr   error               // the last dial's error
-	nextDial  time.Time           // no dial before this (back-off)
+	dialing   *dialAttempt          // the running dial, or nil
+	lastErr   error                 // the last dial's error
+	nextDial  time.Time             // no dial before this (back-off)
 	backoff   time.Duration
 	closed    bool
 	closeDone chan struct{}
@@ -88,22 +88,31 @@ func (c *ClientConn) OpenStream(ctx context.Context, method string) (Stream, err
 				c.mu.Unlock()
 				return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 			}
-			c.dialing = make(chan struct{})
+			c.dialing = &dialAttempt{done: make(chan struct{})}
 			c.wg.Add(1)
 			go c.dial(c.dialing)
 		}
 		dialing := c.dialing
 		c.mu.Unlock()
 		select {
-		case <-dialing:
+		case <-dialing.done:
+			if dialing.err != nil {
+				return nil, dialing.err // the callers that waited get the dial's own error
+			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
 }
 
+// dialAttempt is one run of dial; err is set before done is closed.
+type dialAttempt struct {
+	done chan struct{}
+	err  error
+}
+
 // dial connects, and on success makes the connection the current session.
-func (c *ClientConn) dial(done chan struct{}) {
+func (c *ClientConn) dial(a *dialAttempt) {
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.dialTimeout)
 	conn, err := c.cfg.dialer(ctx, c.network, c.target)
@@ -115,12 +124,13 @@ func (c *ClientConn) dial(done chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.dialing = nil
-	close(done)
+	defer close(a.done)
 	if err != nil {
 		c.backoff = min(max(2*c.backoff, c.cfg.minBackoff), c.cfg.maxBackoff)
 		wait := c.backoff/2 + rand.N(c.backoff/2+1) // jitter against herds of clients
 		c.nextDial = time.Now().Add(wait)
 		c.lastErr = fmt.Errorf("yarpc: dial %s %s: %w", c.network, c.target, err)
+		a.err = c.lastErr
 		c.cfg.logger.Info("yarpc: dial failed", "target", c.target, "err", err, "retry_in", wait)
 		return
 	}
