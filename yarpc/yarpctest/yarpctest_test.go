@@ -75,7 +75,9 @@ func TestListenerClose(t *testing.T) {
 // same dialer.
 func TestRedialInMemory(t *testing.T) {
 	var current *yarpctest.Listener
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) { return current.Dial(ctx, network, addr) }
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return current.Dial(ctx, network, addr)
+	}
 	echo := func() *yarpc.Server {
 		svr := &yarpc.Server{}
 		svr.HandleFunc("ping", func(s yarpc.Stream) error { return s.WriteMsg(&msg{N: 1}) })
