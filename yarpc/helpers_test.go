@@ -141,3 +141,12 @@ func recvWithin[T any](t *testing.T, ch <-chan T, what string) T {
 		panic("unreachable")
 	}
 }
+
+// open opens a stream that is closed when the test ends.
+func open(t *testing.T, cc *ClientConn, method string) Stream {
+	t.Helper()
+	s, err := cc.OpenStream(context.Background(), method)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}

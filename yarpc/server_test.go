@@ -85,6 +85,9 @@ func TestShutdownCancelsAfterTimeout(t *testing.T) {
 	recvWithin(t, started, "handler start")
 
 	require.NoError(t, svr.Shutdown())
+	l2, err := net.Listen("tcp", l.Addr().String())
+	require.NoError(t, err, "the port is free when Shutdown returns")
+	require.NoError(t, l2.Close())
 	require.ErrorIs(t, recvWithin(t, cancelled, "handler cancel"), context.Canceled)
 	require.ErrorIs(t, recvWithin(t, served, "Serve"), ErrServerClosed)
 	var m binMsg
@@ -176,8 +179,10 @@ func TestMaxConcurrentStreams(t *testing.T) {
 }
 
 func TestDefaultServerFuncs(t *testing.T) {
-	// Only registration: serving DefaultServer would leave global state
-	// behind for other tests.
+	// A fresh DefaultServer, so that -count=N registers anew.
+	saved := DefaultServer
+	DefaultServer = &Server{}
+	defer func() { DefaultServer = saved }()
 	HandleFunc("yarpc.test.default", func(s Stream) error { return nil })
 	require.NotNil(t, DefaultServer.mux.lookup([]byte("yarpc.test.default")))
 	require.Panics(t, func() { HandleFunc("yarpc.test.default", func(s Stream) error { return nil }) })

@@ -40,9 +40,7 @@ func TestEOFAfterMessages(t *testing.T) {
 	})
 	ts := startServer(t, svr)
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "count")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "count")
 	const n = 5000 // several flow-control windows
 	require.NoError(t, s.WriteMsg(&binMsg{N: n, Payload: make([]byte, 100)}))
 	for i := range uint64(n) {
@@ -74,9 +72,7 @@ func TestHalfClose(t *testing.T) {
 	})
 	ts := startServer(t, svr)
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "sum")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "sum")
 	for i := range 10 {
 		require.NoError(t, s.WriteMsg(&binMsg{N: uint64(i)}))
 	}
@@ -91,9 +87,7 @@ func TestHalfClose(t *testing.T) {
 func TestCloseSendWithoutMessages(t *testing.T) {
 	ts := startServer(t, echoServer())
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "echo")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "echo")
 	require.NoError(t, CloseSend(s))
 	var m binMsg
 	require.ErrorIs(t, s.ReadMsg(&m), io.EOF)
@@ -164,9 +158,7 @@ func TestJSONFallback(t *testing.T) {
 	})
 	ts := startServer(t, svr)
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "json")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "json")
 	require.NoError(t, s.WriteMsg(&jsonMsg{Text: "x", N: 21}))
 	var m jsonMsg
 	require.NoError(t, s.ReadMsg(&m))
@@ -247,12 +239,10 @@ func TestReadDeadline(t *testing.T) {
 	ts := startServer(t, svr)
 	defer close(release)
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "slow")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "slow")
 	require.NoError(t, s.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
 	var m binMsg
-	err = s.ReadMsg(&m)
+	err := s.ReadMsg(&m)
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	require.ErrorIs(t, s.ReadMsg(&m), os.ErrDeadlineExceeded, "an expired deadline stays expired")
 
@@ -277,9 +267,7 @@ func TestWriteDeadlineWhenWindowFull(t *testing.T) {
 	})
 	ts := startServer(t, svr)
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "sink")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "sink")
 	require.NoError(t, s.WriteMsg(&binMsg{}))
 	recvWithin(t, gotFirst, "first message")
 	require.NoError(t, s.SetWriteDeadline(time.Now().Add(100*time.Millisecond)))
@@ -290,78 +278,56 @@ func TestWriteDeadlineWhenWindowFull(t *testing.T) {
 	require.ErrorIs(t, werr, os.ErrDeadlineExceeded, "flow control must stop the writer")
 }
 
-func TestClientCancelReachesHandler(t *testing.T) {
-	svr := &Server{}
-	started := make(chan struct{})
-	ended := make(chan error, 1)
-	svr.HandleFunc("wait", func(s Stream) error {
-		close(started)
-		<-s.Context().Done()
-		ended <- s.Context().Err()
-		var m binMsg
-		return s.ReadMsg(&m)
-	})
-	ts := startServer(t, svr)
-	cc := ts.dial(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := cc.OpenStream(ctx, "wait")
-	require.NoError(t, err)
-	require.NoError(t, s.WriteMsg(&binMsg{}))
-	recvWithin(t, started, "handler start")
-	cancel()
-	require.ErrorIs(t, recvWithin(t, ended, "handler context end"), context.Canceled)
-	var m binMsg
-	require.ErrorIs(t, s.ReadMsg(&m), context.Canceled)
-	require.ErrorIs(t, s.WriteMsg(&m), context.Canceled)
-	require.NoError(t, s.Close())
-}
-
-func TestClientCloseCancelsHandler(t *testing.T) {
-	svr := &Server{}
-	started := make(chan struct{})
-	ended := make(chan struct{})
-	svr.HandleFunc("wait", func(s Stream) error {
-		close(started)
-		<-s.Context().Done()
-		close(ended)
-		return nil
-	})
-	ts := startServer(t, svr)
-	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "wait")
-	require.NoError(t, err)
-	require.NoError(t, s.WriteMsg(&binMsg{}))
-	recvWithin(t, started, "handler start")
-	require.NoError(t, s.Close())
-	recvWithin(t, ended, "handler context end")
-	var m binMsg
-	require.ErrorIs(t, s.ReadMsg(&m), ErrStreamClosed)
-	require.ErrorIs(t, s.WriteMsg(&m), ErrStreamClosed)
-	require.NoError(t, s.Close(), "Close twice")
-}
-
-func TestClientGoneEndsHandlerContext(t *testing.T) {
-	svr := &Server{}
-	started := make(chan struct{})
-	ended := make(chan struct{})
-	svr.HandleFunc("wait", func(s Stream) error {
-		close(started)
-		<-s.Context().Done()
-		close(ended)
-		return nil
-	})
-	ts := startServer(t, svr)
-	cc := DialContext(context.Background(), "tcp", ts.addr)
-	s, err := cc.OpenStream(context.Background(), "wait")
-	require.NoError(t, err)
-	require.NoError(t, s.WriteMsg(&binMsg{}))
-	recvWithin(t, started, "handler start")
-	require.NoError(t, cc.Close())
-	recvWithin(t, ended, "handler context end")
-	var m binMsg
-	err = s.ReadMsg(&m)
-	require.ErrorIs(t, err, ErrConnectionLost)
-	require.ErrorIs(t, err, ErrClientClosed)
+// However the client leaves a stream, the handler's context ends, and the
+// client's stream reports why.
+func TestClientLeavingEndsHandlerContext(t *testing.T) {
+	cases := map[string]struct {
+		leave   func(cancel context.CancelFunc, s Stream, cc *ClientConn) error
+		wantErr []error
+	}{
+		"context cancelled": {
+			leave:   func(cancel context.CancelFunc, _ Stream, _ *ClientConn) error { cancel(); return nil },
+			wantErr: []error{context.Canceled},
+		},
+		"stream closed": {
+			leave:   func(_ context.CancelFunc, s Stream, _ *ClientConn) error { return s.Close() },
+			wantErr: []error{ErrStreamClosed},
+		},
+		"connection closed": {
+			leave:   func(_ context.CancelFunc, _ Stream, cc *ClientConn) error { return cc.Close() },
+			wantErr: []error{ErrConnectionLost, ErrClientClosed},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			svr := &Server{}
+			started := make(chan struct{})
+			ended := make(chan error, 1)
+			svr.HandleFunc("wait", func(s Stream) error {
+				close(started)
+				<-s.Context().Done()
+				ended <- s.Context().Err()
+				return nil
+			})
+			ts := startServer(t, svr)
+			cc := ts.dial(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := cc.OpenStream(ctx, "wait")
+			require.NoError(t, err)
+			require.NoError(t, s.WriteMsg(&binMsg{}))
+			recvWithin(t, started, "handler start")
+			require.NoError(t, tc.leave(cancel, s, cc))
+			require.ErrorIs(t, recvWithin(t, ended, "handler context end"), context.Canceled)
+			var m binMsg
+			readErr, writeErr := s.ReadMsg(&m), s.WriteMsg(&m)
+			for _, want := range tc.wantErr {
+				require.ErrorIs(t, readErr, want)
+				require.ErrorIs(t, writeErr, want)
+			}
+			require.NoError(t, s.Close(), "Close after the end")
+		})
+	}
 }
 
 func TestServerStreamCloseEndsStream(t *testing.T) {
@@ -380,9 +346,7 @@ func TestServerStreamCloseEndsStream(t *testing.T) {
 	})
 	ts := startServer(t, svr)
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "early")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "early")
 	require.NoError(t, CloseSend(s))
 	var m binMsg
 	require.NoError(t, s.ReadMsg(&m))
@@ -393,12 +357,10 @@ func TestServerStreamCloseEndsStream(t *testing.T) {
 func TestDecodeErrorKeepsStream(t *testing.T) {
 	ts := startServer(t, echoServer())
 	cc := ts.dial(t)
-	s, err := cc.OpenStream(context.Background(), "echo")
-	require.NoError(t, err)
-	defer s.Close()
+	s := open(t, cc, "echo")
 	require.NoError(t, s.WriteMsg(&binMsg{N: 1}))
 	var wrong jsonMsg
-	err = s.ReadMsg(&wrong)
+	err := s.ReadMsg(&wrong)
 	require.ErrorContains(t, err, "binary-encoded message")
 	require.NoError(t, s.WriteMsg(&binMsg{N: 2}))
 	var m binMsg

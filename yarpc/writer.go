@@ -58,19 +58,23 @@ func (w *connWriter) enqueue(frames []byte, data bool, cancel, expired <-chan st
 		}
 		w.mu.Lock()
 	}
-	if w.err != nil || w.closing {
-		err := w.err
+	if err := w.stopped(); err != nil {
 		w.mu.Unlock()
-		if err == nil {
-			err = ErrConnectionLost
-		}
 		return err
 	}
 	w.pending = append(w.pending, frames...)
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	signal(w.wake)
+	return nil
+}
+
+// stopped returns why the writer takes no more frames, if so. w.mu is held.
+func (w *connWriter) stopped() error {
+	switch {
+	case w.err != nil:
+		return w.err
+	case w.closing:
+		return ErrConnectionLost
 	}
 	return nil
 }
@@ -79,24 +83,13 @@ func (w *connWriter) enqueue(frames []byte, data bool, cancel, expired <-chan st
 // whether it did.
 func (w *connWriter) tryEnqueue(prefix, frame []byte) (bool, error) {
 	w.mu.Lock()
-	if w.err != nil || w.closing {
-		err := w.err
+	if err := w.stopped(); err != nil || len(w.pending) >= maxPendingBytes {
 		w.mu.Unlock()
-		if err == nil {
-			err = ErrConnectionLost
-		}
 		return false, err
-	}
-	if len(w.pending) >= maxPendingBytes {
-		w.mu.Unlock()
-		return false, nil
 	}
 	w.pending = append(append(w.pending, prefix...), frame...)
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	signal(w.wake)
 	return true, nil
 }
 
@@ -165,8 +158,5 @@ func (w *connWriter) close() {
 	w.closing = true
 	w.mu.Unlock()
 	_ = w.conn.SetWriteDeadline(time.Now().Add(flushTimeout))
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	signal(w.wake)
 }
