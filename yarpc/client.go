@@ -68,6 +68,9 @@ func (c *ClientConn) OpenStream(ctx context.Context, method string) (Stream, err
 	if method == "" || len(method) > maxMethodBytes {
 		return nil, fmt.Errorf("yarpc: bad method name %q", method)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	for {
 		c.mu.Lock()
 		if c.closed {
