@@ -53,7 +53,7 @@ func Dial(framework string, addrs Addrs) (Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		sess, err := yamux.Client(conn, nil)
+		sess, err := yamux.Client(conn, quietYamux())
 		if err != nil {
 			return nil, err
 		}

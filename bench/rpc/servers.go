@@ -185,7 +185,7 @@ func serveYamux(l net.Listener) {
 		if err != nil {
 			return
 		}
-		sess, err := yamux.Server(conn, nil)
+		sess, err := yamux.Server(conn, quietYamux())
 		if err != nil {
 			conn.Close()
 			continue
@@ -258,4 +258,11 @@ func appendYamuxFrame(b []byte, m *Msg) []byte {
 	b, _ = m.AppendBinary(b)
 	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
 	return b
+}
+
+// quietYamux is yamux's default configuration without its logging.
+func quietYamux() *yamux.Config {
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	return cfg
 }
