@@ -65,8 +65,8 @@ func DialContext(ctx context.Context, network, target string, opts ...Option) *C
 // failed dial runs, it fails at once with an error matching ErrUnavailable
 // and the dial's error.
 func (c *ClientConn) OpenStream(ctx context.Context, method string) (Stream, error) {
-	if method == "" || len(method) > maxMethodBytes {
-		return nil, fmt.Errorf("yarpc: bad method name %q", method)
+	if _, err := (&Invoke{Method: method}).AppendBinary(nil); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

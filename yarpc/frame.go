@@ -181,3 +181,26 @@ func (fr *frameReader) readFrame() (frameHeader, *[]byte, error) {
 	}
 	return h, buf, nil
 }
+
+// Invoke is what the frame that opens a stream carries: the method the
+// stream is for. On the wire it is the method name's bytes, at most 1 KiB.
+type Invoke struct {
+	Method string
+}
+
+// AppendBinary implements encoding.BinaryAppender.
+func (i *Invoke) AppendBinary(b []byte) ([]byte, error) {
+	if i.Method == "" || len(i.Method) > maxMethodBytes {
+		return b, fmt.Errorf("yarpc: bad method name %q", i.Method)
+	}
+	return append(b, i.Method...), nil
+}
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler.
+func (i *Invoke) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 || len(b) > maxMethodBytes {
+		return fmt.Errorf("%w: method name of %d bytes", ErrProtocol, len(b))
+	}
+	i.Method = string(b)
+	return nil
+}

@@ -147,3 +147,14 @@ func FuzzServerConn(f *testing.F) {
 		}
 	})
 }
+
+func TestInvokeRoundTrip(t *testing.T) {
+	b, err := (&Invoke{Method: "paxos.Acceptor/Prepare"}).AppendBinary([]byte{1})
+	require.NoError(t, err)
+	var got Invoke
+	require.NoError(t, got.UnmarshalBinary(b[1:]))
+	require.Equal(t, "paxos.Acceptor/Prepare", got.Method)
+	require.ErrorIs(t, got.UnmarshalBinary(nil), ErrProtocol)
+	_, err = (&Invoke{}).AppendBinary(nil)
+	require.Error(t, err)
+}

@@ -267,10 +267,12 @@ func (s *stream) enqueueMessage(frame []byte) error {
 	return w.enqueue(frame, true, s.ctx.Done(), s.wd.wait())
 }
 
-// invokeFrame encodes the frame that opens the stream at the server.
+// invokeFrame encodes the frame that opens the stream at the server. The
+// method name was checked by OpenStream.
 func (s *stream) invokeFrame() []byte {
-	b := appendFrameHeader(make([]byte, 0, frameHeaderBytes+len(s.method)), kindInvoke, s.id, len(s.method))
-	return append(b, s.method...)
+	inv := Invoke{Method: s.method}
+	b, _ := inv.AppendBinary(appendFrameHeader(make([]byte, 0, frameHeaderBytes+len(s.method)), kindInvoke, s.id, len(s.method)))
+	return b
 }
 
 // sendInvoke opens the stream at the server if no message did yet.
