@@ -78,14 +78,17 @@ func (s *session) callHandler(st *stream, h Handler) (err error) {
 	return h.Handle(st)
 }
 
-// finish ends a server stream: unless it was already ended (cancelled,
-// closed, connection lost), the client gets io.EOF for a nil handlerErr and
-// a Status otherwise. The stream is then released with abortErr.
+// finish ends a server stream: unless the client already knows it ended
+// (it cancelled, the connection is gone, Close ran), it gets io.EOF for a
+// nil handlerErr and a Status otherwise; this includes a stream whose
+// context the server ended (base context, Shutdown). The stream is then
+// released with abortErr.
 func (st *stream) finish(handlerErr, abortErr error) {
 	st.rd.stop()
 	st.wd.stop()
 	st.mu.Lock()
-	live := st.abort == nil
+	live := !st.endSent
+	st.endSent = true
 	st.sendClosed = true
 	st.mu.Unlock()
 	st.sess.unregister(st)

@@ -3,6 +3,7 @@ package yarpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -72,7 +73,7 @@ func TestShutdownCancelsAfterTimeout(t *testing.T) {
 		close(started)
 		<-s.Context().Done()
 		cancelled <- s.Context().Err()
-		return nil
+		return s.Context().Err()
 	})
 	l := mustListen(t)
 	served := make(chan error, 1)
@@ -91,7 +92,7 @@ func TestShutdownCancelsAfterTimeout(t *testing.T) {
 	require.ErrorIs(t, recvWithin(t, cancelled, "handler cancel"), context.Canceled)
 	require.ErrorIs(t, recvWithin(t, served, "Serve"), ErrServerClosed)
 	var m binMsg
-	require.Error(t, s.ReadMsg(&m))
+	require.ErrorIs(t, s.ReadMsg(&m), &Status{Code: CodeCanceled}, "the handler's outcome still reaches the client")
 	require.NoError(t, cc.Close())
 }
 
@@ -129,8 +130,15 @@ func TestBaseContext(t *testing.T) {
 	svr := &Server{}
 	values := make(chan any, 1)
 	svr.HandleFunc("ctx", func(s Stream) error {
+		var m binMsg
+		if err := s.ReadMsg(&m); err != nil {
+			return err
+		}
 		values <- s.Context().Value(ctxKey{})
-		<-s.Context().Done()
+		err := s.ReadMsg(&m) // blocks until the base context ends
+		if !errors.Is(err, context.Canceled) {
+			return fmt.Errorf("want context.Canceled, got %v", err)
+		}
 		return errors.New("cancelled")
 	})
 	ts := startServer(t, svr, WithContext(ctx))
@@ -138,12 +146,12 @@ func TestBaseContext(t *testing.T) {
 	s, err := cc.OpenStream(context.Background(), "ctx")
 	require.NoError(t, err)
 	defer s.Close()
-	require.NoError(t, CloseSend(s))
+	require.NoError(t, s.WriteMsg(&binMsg{}))
 	require.Equal(t, "v", recvWithin(t, values, "handler"))
 	cancel()
 	var m binMsg
 	err = s.ReadMsg(&m)
-	require.ErrorIs(t, err, &Status{Code: CodeUnknown})
+	require.Equal(t, &Status{Code: CodeUnknown, Message: "cancelled"}, err)
 }
 
 type ctxKey struct{}

@@ -133,7 +133,7 @@ func (s *session) route(h frameHeader, buf *[]byte) error {
 		st.endRemote(status)
 	case h.kind == kindCancel && !s.client:
 		s.unregister(st)
-		st.abortWith(fmt.Errorf("%w: cancelled by the client", context.Canceled))
+		st.peerGone(fmt.Errorf("%w: cancelled by the client", context.Canceled))
 	default:
 		putBuffer(buf)
 		return fmt.Errorf("%w: unexpected %v frame", ErrProtocol, h.kind)
@@ -173,7 +173,7 @@ func (s *session) tooLarge(h frameHeader) {
 		s.sendControl(appendFrameHeader(nil, kindCancel, st.id, 0))
 		return
 	}
-	st.abortWith(err)
+	st.peerGone(err)
 	s.sendStatus(st.id, &Status{Code: CodeResourceExhausted, Message: err.Error()})
 }
 
@@ -228,7 +228,7 @@ func (s *session) close(cause error) {
 	}
 	err := fmt.Errorf("%w: %w", ErrConnectionLost, cause)
 	for _, st := range streams {
-		st.abortWith(err)
+		st.peerGone(err)
 	}
 	s.w.close()
 	if s.cancel != nil {

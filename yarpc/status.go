@@ -1,6 +1,7 @@
 package yarpc
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,8 +26,10 @@ const (
 // the server refused the stream. ReadMsg returns it as a *Status.
 //
 // A handler that returns a *Status (possibly wrapped) sends its Code and
-// Message as they are; any other error is sent as CodeUnknown with the
-// error's text. Codes travel as 32-bit integers.
+// Message as they are; an error matching context.Canceled or
+// context.DeadlineExceeded is sent as CodeCanceled or CodeDeadlineExceeded,
+// any other as CodeUnknown, with the error's text. Codes travel as 32-bit
+// integers.
 type Status struct {
 	Code    int
 	Message string
@@ -52,8 +55,13 @@ func Errorf(code int, format string, args ...any) *Status {
 // statusOf turns a handler's error into the Status sent to the client.
 func statusOf(err error) *Status {
 	var st *Status
-	if errors.As(err, &st) {
+	switch {
+	case errors.As(err, &st):
 		return st
+	case errors.Is(err, context.Canceled):
+		return &Status{Code: CodeCanceled, Message: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Status{Code: CodeDeadlineExceeded, Message: err.Error()}
 	}
 	return &Status{Code: CodeUnknown, Message: err.Error()}
 }

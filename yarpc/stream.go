@@ -87,6 +87,7 @@ type stream struct {
 	mu         sync.Mutex
 	invokeSent bool
 	sendClosed bool
+	endSent    bool // server: the client was told the stream ended, or cannot be
 	queue      []inFrame
 	head       int
 	recvSignal chan struct{} // cap 1: something to read or an end
@@ -403,6 +404,15 @@ func (s *stream) endRemote(err error) {
 	s.mu.Unlock()
 	signal(s.recvSignal)
 	signal(ch)
+}
+
+// peerGone ends the stream at once because the peer ended it or cannot be
+// reached: there is nobody to tell.
+func (s *stream) peerGone(err error) {
+	s.mu.Lock()
+	s.endSent = true
+	s.mu.Unlock()
+	s.abortWith(err)
 }
 
 // abortWith ends the stream at once with err (the first reason wins) and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -401,4 +402,71 @@ func TestMessageTooLarge(t *testing.T) {
 	out, err = unary(context.Background(), small, "unary", &binMsg{N: 1})
 	require.NoError(t, err, "the connection survives")
 	require.Equal(t, uint64(2), out.N)
+}
+
+// A handler blocked in ReadMsg or WriteMsg returns when the client cancels.
+func TestHandlerBlockedCallsEndOnCancel(t *testing.T) {
+	svr := &Server{}
+	errs := make(chan error, 2)
+	started := make(chan struct{}, 2)
+	svr.HandleFunc("read", func(s Stream) error {
+		var m binMsg
+		_ = s.ReadMsg(&m)
+		started <- struct{}{}
+		err := s.ReadMsg(&m)
+		errs <- err
+		return err
+	})
+	svr.HandleFunc("write", func(s Stream) error {
+		started <- struct{}{}
+		for {
+			if err := s.WriteMsg(&binMsg{Payload: make([]byte, 4096)}); err != nil {
+				errs <- err
+				return err
+			}
+		}
+	})
+	ts := startServer(t, svr)
+	cc := ts.dial(t)
+	for _, method := range []string{"read", "write"} {
+		s := open(t, cc, method)
+		require.NoError(t, s.WriteMsg(&binMsg{}))
+		recvWithin(t, started, method+" handler start")
+		require.NoError(t, s.Close())
+		require.ErrorIs(t, recvWithin(t, errs, method+" error"), context.Canceled)
+	}
+}
+
+// When the connection's queue is full (the peer stopped reading the socket
+// altogether), WriteMsg waits for room within its deadline.
+func TestWriteWaitsForQueueRoom(t *testing.T) {
+	svr := &Server{}
+	const streams = 8 // their windows add up to more than the queue's limit
+	errs := make(chan error, streams)
+	svr.HandleFunc("flood", func(s Stream) error {
+		_ = s.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+		for {
+			if err := s.WriteMsg(&binMsg{Payload: make([]byte, 8192)}); err != nil {
+				errs <- err
+				return err
+			}
+		}
+	})
+	client, server := net.Pipe()
+	defer client.Close()
+	svr.mu.Lock()
+	svr.sessions = make(map[*session]struct{})
+	svr.mu.Unlock()
+	svr.serveConn(server, newConfig([]Option{WithShutdownTimeout(time.Millisecond)}))
+	go func() {
+		_, _ = client.Write(hello())
+		for id := uint32(1); id <= streams; id++ {
+			_, _ = client.Write(frame(kindInvoke, id, []byte("flood")))
+		}
+		// and never read
+	}()
+	for range streams {
+		require.ErrorIs(t, recvWithin(t, errs, "handler error"), os.ErrDeadlineExceeded)
+	}
+	require.NoError(t, svr.Shutdown())
 }
