@@ -65,7 +65,7 @@ func DialContext(ctx context.Context, network, target string, opts ...Option) *C
 // failed dial runs, it fails at once with an error matching ErrUnavailable
 // and the dial's error.
 func (c *ClientConn) OpenStream(ctx context.Context, method string) (Stream, error) {
-	if _, err := (&Invoke{Method: method}).AppendBinary(nil); err != nil {
+	if err := checkMethod(method); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

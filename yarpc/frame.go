@@ -190,10 +190,18 @@ type Invoke struct {
 
 // AppendBinary implements encoding.BinaryAppender.
 func (i *Invoke) AppendBinary(b []byte) ([]byte, error) {
-	if i.Method == "" || len(i.Method) > maxMethodBytes {
-		return b, fmt.Errorf("yarpc: bad method name %q", i.Method)
+	if err := checkMethod(i.Method); err != nil {
+		return b, err
 	}
 	return append(b, i.Method...), nil
+}
+
+// checkMethod checks a method name's length.
+func checkMethod(method string) error {
+	if method == "" || len(method) > maxMethodBytes {
+		return fmt.Errorf("yarpc: bad method name %q: want 1 to %d bytes", method, maxMethodBytes)
+	}
+	return nil
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler.

@@ -89,6 +89,7 @@ type stream struct {
 	sendClosed bool
 	endSent    bool // server: the client was told the stream ended, or cannot be
 	queue      []inFrame
+	queueArr   [1]inFrame // queue's first backing array: a unary call allocates none
 	head       int
 	recvSignal chan struct{} // cap 1: something to read or an end
 	remoteEnd  error         // io.EOF or *Status, after the queue drains
@@ -100,7 +101,9 @@ type stream struct {
 }
 
 func newStream(sess *session, id uint32, ctx context.Context) *stream {
-	return &stream{sess: sess, id: id, ctx: ctx, credit: streamWindowBytes, recvSignal: make(chan struct{}, 1)}
+	s := &stream{sess: sess, id: id, ctx: ctx, credit: streamWindowBytes, recvSignal: make(chan struct{}, 1)}
+	s.queue = s.queueArr[:0]
+	return s
 }
 
 func signal(ch chan struct{}) {
@@ -150,7 +153,8 @@ func (s *stream) ReadMsg(v interface{}) error {
 			}
 			s.mu.Unlock()
 			if credit > 0 {
-				s.sess.sendControl(binary.BigEndian.AppendUint32(appendFrameHeader(make([]byte, 0, frameHeaderBytes+windowPayloadBytes), kindWindow, s.id, windowPayloadBytes), uint32(credit)))
+				var b [frameHeaderBytes + windowPayloadBytes]byte
+				s.sess.sendControl(binary.BigEndian.AppendUint32(appendFrameHeader(b[:0], kindWindow, s.id, windowPayloadBytes), uint32(credit)))
 			}
 			err := s.sess.cfg.codec.Unmarshal(*f.buf, v)
 			putBuffer(f.buf)
@@ -255,7 +259,8 @@ func (s *stream) enqueueMessage(frame []byte) error {
 			// The invoke and the first message go out in one write. The
 			// lock orders the invoke before any other frame of the stream.
 			s.invokeSent = true
-			inv := s.invokeFrame()
+			var arr [invokeBufferBytes]byte
+			inv := s.appendInvokeFrame(arr[:0])
 			sent, err := w.tryEnqueue(inv, frame)
 			if sent || err != nil {
 				s.mu.Unlock()
@@ -268,11 +273,15 @@ func (s *stream) enqueueMessage(frame []byte) error {
 	return w.enqueue(frame, true, s.ctx.Done(), s.wd.wait())
 }
 
-// invokeFrame encodes the frame that opens the stream at the server. The
-// method name was checked by OpenStream.
-func (s *stream) invokeFrame() []byte {
+// invokeBufferBytes fits the invoke frame of most method names, so that it
+// can be built on the stack.
+const invokeBufferBytes = 96
+
+// appendInvokeFrame appends the frame that opens the stream at the server.
+// The method name was checked by OpenStream.
+func (s *stream) appendInvokeFrame(b []byte) []byte {
 	inv := Invoke{Method: s.method}
-	b, _ := inv.AppendBinary(appendFrameHeader(make([]byte, 0, frameHeaderBytes+len(s.method)), kindInvoke, s.id, len(s.method)))
+	b, _ = inv.AppendBinary(appendFrameHeader(b, kindInvoke, s.id, len(s.method)))
 	return b
 }
 
@@ -282,7 +291,8 @@ func (s *stream) sendInvoke() {
 	defer s.mu.Unlock()
 	if !s.invokeSent && s.abort == nil {
 		s.invokeSent = true
-		s.sess.sendControl(s.invokeFrame())
+		var arr [invokeBufferBytes]byte
+		s.sess.sendControl(s.appendInvokeFrame(arr[:0]))
 	}
 }
 
@@ -314,12 +324,13 @@ func (s *stream) CloseSend() error {
 		return nil
 	}
 	s.sendClosed = true
+	var arr [invokeBufferBytes + frameHeaderBytes]byte
+	b := arr[:0]
 	if !s.invokeSent {
 		s.invokeSent = true
-		s.sess.sendControl(append(s.invokeFrame(), appendFrameHeader(nil, kindCloseSend, s.id, 0)...))
-		return nil
+		b = s.appendInvokeFrame(b)
 	}
-	s.sess.sendControl(appendFrameHeader(make([]byte, 0, frameHeaderBytes), kindCloseSend, s.id, 0))
+	s.sess.sendControl(appendFrameHeader(b, kindCloseSend, s.id, 0))
 	return nil
 }
 
@@ -347,7 +358,8 @@ func (s *stream) closeClient(err error) {
 	s.abortWith(err)
 	s.sess.unregister(s)
 	if live {
-		s.sess.sendControl(appendFrameHeader(make([]byte, 0, frameHeaderBytes), kindCancel, s.id, 0))
+		var b [frameHeaderBytes]byte
+		s.sess.sendControl(appendFrameHeader(b[:0], kindCancel, s.id, 0))
 	}
 }
 
