@@ -52,7 +52,12 @@ func DialContext(ctx context.Context, network, target string, opts ...Option) *C
 		closeDone: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
-	c.stopWatch = context.AfterFunc(ctx, func() { _ = c.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	// The callback may already run (ctx ended before the call): it reads
+	// stopWatch under mu.
+	c.mu.Lock()
+	c.stopWatch = stop
+	c.mu.Unlock()
 	return c
 }
 
@@ -198,7 +203,12 @@ func (c *ClientConn) Close() error {
 	}
 	c.mu.Unlock()
 
-	c.stopWatch()
+	c.mu.Lock()
+	stop := c.stopWatch
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	c.cancel()
 	for _, s := range sessions {
 		s.close(ErrClientClosed)
@@ -227,7 +237,10 @@ func (s *session) openStream(ctx context.Context, method string) (*stream, bool)
 	s.streams[st.id] = st
 	s.mu.Unlock()
 	if ctx.Done() != nil {
-		st.stopWatch = context.AfterFunc(ctx, func() { st.closeClient(ctx.Err()) })
+		stop := context.AfterFunc(ctx, func() { st.closeClient(ctx.Err()) })
+		st.mu.Lock() // the callback may already run and read stopWatch
+		st.stopWatch = stop
+		st.mu.Unlock()
 	}
 	return st, true
 }

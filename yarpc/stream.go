@@ -347,8 +347,11 @@ func (s *stream) Close() error {
 // closeClient ends a client stream locally; if the server may still be
 // running its handler, it is told to cancel.
 func (s *stream) closeClient(err error) {
-	if s.stopWatch != nil {
-		s.stopWatch()
+	s.mu.Lock()
+	stop := s.stopWatch
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
 	s.rd.stop()
 	s.wd.stop()
