@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/mjpitz/myago/paxos"
+)
+
+// op is one write, as it travels through the log.
+type op struct {
+	Op    string `json:"op"` // "put" or "delete"
+	Key   string `json:"key"`
+	Value string `json:"value,omitempty"`
+}
+
+// store is the replicated state machine: a map, applied from the member's
+// RecordedLog in position order.
+type store struct {
+	mu      sync.RWMutex
+	data    map[string]string
+	applied uint64
+}
+
+func newStore() *store { return &store{data: map[string]string{}} }
+
+func (s *store) get(key string) (string, bool, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.data[key]
+	return v, ok, s.applied
+}
+
+// apply applies the record at position pos. A record that is not an op
+// (nothing else is ever proposed) is skipped, never fatal.
+func (s *store) apply(pos uint64, value []byte) {
+	var o op
+	err := json.Unmarshal(value, &o)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pos <= s.applied {
+		return
+	}
+	s.applied = pos
+	if err != nil {
+		return
+	}
+	switch o.Op {
+	case "put":
+		s.data[o.Key] = o.Value
+	case "delete":
+		delete(s.data, o.Key)
+	}
+}
+
+// replay rebuilds the map from what the log already holds.
+func (s *store) replay(l paxos.Log) error {
+	return l.Range(1, math.MaxUint64, paxos.Proposal{}, func(msg interface{}) error {
+		p := msg.(*paxos.Proposal)
+		s.apply(p.ID, p.Value)
+		return nil
+	})
+}
+
+// applyLog is the member's RecordedLog: every record is made durable, then
+// applied to the store. Its prefixed views (the library's bookkeeping) are
+// not applied.
+type applyLog struct {
+	paxos.Log
+	s *store
+}
+
+var _ paxos.BatchLog = (*applyLog)(nil)
+
+func (a *applyLog) Record(id uint64, msg interface{}) error {
+	if err := a.Log.Record(id, msg); err != nil {
+		return err
+	}
+	return a.applyMsg(id, msg)
+}
+
+func (a *applyLog) RecordBatch(ids []uint64, msgs []interface{}) error {
+	if bl, ok := a.Log.(paxos.BatchLog); ok {
+		if err := bl.RecordBatch(ids, msgs); err != nil {
+			return err
+		}
+	} else {
+		for i, id := range ids {
+			if err := a.Log.Record(id, msgs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	var errs []error
+	for i, id := range ids {
+		errs = append(errs, a.applyMsg(id, msgs[i]))
+	}
+	return errors.Join(errs...)
+}
+
+func (a *applyLog) applyMsg(id uint64, msg interface{}) error {
+	p, ok := msg.(*paxos.Proposal)
+	if !ok {
+		return fmt.Errorf("kvstore: unexpected record %T at %d", msg, id)
+	}
+	a.s.apply(id, p.Value)
+	return nil
+}
