@@ -51,6 +51,10 @@ type NodeConfig struct {
 	// TLS, when set, secures the RPC listener and every connection to the
 	// other members (set Certificates and RootCAs / ClientCAs as needed).
 	TLS *tls.Config
+	// Dial, when set, opens the connections to the other members (for
+	// example through a proxy, or with custom socket options). It is given
+	// the member's address.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Logger receives the member's logs; nil is silent.
 	Logger *slog.Logger
 	// Configure, when set, adjusts the paxos Config before New (limits,
@@ -168,6 +172,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Logger != nil {
 		rpcOpts = append(rpcOpts, yarpc.WithLogger(cfg.Logger))
 	}
+	dialOpts := rpcOpts
+	if cfg.Dial != nil {
+		dialOpts = append(slices.Clone(rpcOpts), yarpc.WithDialer(cfg.Dial))
+	}
 	clock := clockwork.NewRealClock()
 	pc := &Config{
 		Clock:       clock,
@@ -176,10 +184,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		AcceptedLog: store.WithPrefix("accepted"),
 		RecordedLog: recorded,
 		AcceptorDialer: func(_ context.Context, member string) (AcceptorClient, error) {
-			return n.dial(ctx, member, rpcOpts), nil
+			return n.dial(ctx, member, dialOpts), nil
 		},
 		ObserverDialer: func(_ context.Context, member string) (ObserverClient, error) {
-			return n.dial(ctx, member, rpcOpts), nil
+			return n.dial(ctx, member, dialOpts), nil
 		},
 		Logger:         cfg.Logger,
 		Self:           n.addr,

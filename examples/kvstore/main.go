@@ -50,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		id       = fs.Uint("id", 0, "single member with gossip: this member's server id (1-255, distinct per member)")
 		maxValue = fs.Int("max-value-bytes", 64<<10, "the largest value accepted (larger: 413)")
 		basePort = fs.Int("base-port", 7001, "local cluster: RPC ports base..base+2, HTTP ports base+1000..base+1002")
+		via      = fs.String("via", "", "single member: reach members through other addresses (proxies), as member=address,...")
 		verbose  = fs.Bool("verbose", false, "log what the members do")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -77,8 +78,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if *id > 255 {
 			return fmt.Errorf("-id %d is over 255", *id)
 		}
+		routes, err := parseVia(*via)
+		if err != nil {
+			return err
+		}
 		m, err := startMember(memberConfig{dataDir: *data, rpc: *rpc, http: *httpAddr, peers: split(*peers),
-			gossip: *gossip, join: split(*join), expect: *expect, id: uint8(*id), maxValueBytes: *maxValue, logger: logger})
+			gossip: *gossip, join: split(*join), expect: *expect, id: uint8(*id), maxValueBytes: *maxValue, logger: logger,
+			via: routes})
 		if err != nil {
 			return err
 		}
@@ -104,6 +110,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 		<-ctx.Done()
 		return closeAll(ms)
 	}
+}
+
+// parseVia reads -via: member=address pairs.
+func parseVia(s string) (map[string]string, error) {
+	routes := map[string]string{}
+	for _, kv := range split(s) {
+		member, addr, ok := strings.Cut(kv, "=")
+		if !ok || member == "" || addr == "" {
+			return nil, fmt.Errorf("-via: %q is not member=address", kv)
+		}
+		routes[member] = addr
+	}
+	return routes, nil
 }
 
 func split(s string) []string {

@@ -22,6 +22,7 @@ type memberConfig struct {
 	id            uint8
 	maxValueBytes int
 	logger        *slog.Logger
+	via           map[string]string // member address -> address to dial instead
 }
 
 // member is a running member: its paxos node, its state machine and its
@@ -36,6 +37,16 @@ type member struct {
 
 func startMember(cfg memberConfig) (*member, error) {
 	s := newStore()
+	var dial func(ctx context.Context, network, address string) (net.Conn, error)
+	if len(cfg.via) > 0 {
+		var d net.Dialer
+		dial = func(ctx context.Context, network, address string) (net.Conn, error) {
+			if to, ok := cfg.via[address]; ok {
+				address = to
+			}
+			return d.DialContext(ctx, network, address)
+		}
+	}
 	var replayErr error
 	node, err := paxos.NewNode(paxos.NodeConfig{
 		DataDir:        cfg.dataDir,
@@ -46,6 +57,7 @@ func startMember(cfg memberConfig) (*member, error) {
 		ExpectedVoters: cfg.expect,
 		ServerID:       cfg.id,
 		Logger:         cfg.logger,
+		Dial:           dial,
 		Configure: func(c *paxos.Config) {
 			c.MaxValueBytes = cfg.maxValueBytes + 1024 // the op's own encoding
 		},
