@@ -227,14 +227,15 @@ func (t *etcdTransport) accept() {
 		}
 		t.wg.Go(func() {
 			defer t.untrack(conn)
-			if err := t.read(conn); err != nil && !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
+			if err := t.read(conn); !errors.Is(err, io.EOF) && t.ctx.Err() == nil {
 				t.log.Debug("etcd-raft: receive failed", "err", err)
 			}
 		})
 	}
 }
 
-// read steps every frame from conn into the node until conn fails.
+// read steps every frame from conn into the node until conn fails; it
+// always returns a non-nil error.
 func (t *etcdTransport) read(conn net.Conn) error {
 	br := bufio.NewReaderSize(conn, connBufferBytes)
 	var hdr [4]byte
