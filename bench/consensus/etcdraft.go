@@ -53,8 +53,9 @@ type EtcdRaft struct{}
 // Name returns NameEtcdRaft.
 func (EtcdRaft) Name() string { return NameEtcdRaft }
 
-// Start starts cfg.Members members and makes the first campaign.
-func (EtcdRaft) Start(ctx context.Context, cfg Config) (Cluster, error) {
+// Start starts cfg.Members members; the first campaigns as soon as it has
+// applied the bootstrap configuration.
+func (EtcdRaft) Start(_ context.Context, cfg Config) (Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,11 +80,6 @@ func (EtcdRaft) Start(ctx context.Context, cfg Config) (Cluster, error) {
 			}
 		}
 		m.start(peers, others)
-	}
-	// Campaign at once rather than wait out an election timeout.
-	if err := c.members[0].node.Campaign(ctx); err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("%s: campaign: %w", NameEtcdRaft, err)
 	}
 	return c, nil
 }
@@ -139,10 +135,11 @@ type etcdMember struct {
 	wg   sync.WaitGroup
 
 	// Owned by the ready loop.
-	leading   bool
-	confState *pb.ConfState
-	applied   uint64
-	snapIndex uint64
+	campaignAt uint64 // campaign once this index is applied; 0: never
+	leading    bool
+	confState  *pb.ConfState
+	applied    uint64
+	snapIndex  uint64
 
 	mu      sync.Mutex
 	waiters map[uint64]chan error
@@ -185,6 +182,12 @@ func (m *etcdMember) start(peers []raft.Peer, others map[uint64]string) {
 		PreVote:                   true,
 		Logger:                    raftLogger{m.log},
 	}, peers)
+	if m.id == 1 {
+		// Raft refuses to campaign before the bootstrap configuration
+		// entries are applied; campaigning then spares an election
+		// timeout.
+		m.campaignAt = uint64(len(peers))
+	}
 	m.trans.start(m.node, others)
 	m.wg.Go(m.run)
 }
@@ -205,6 +208,12 @@ func (m *etcdMember) run() {
 				return
 			}
 			m.node.Advance()
+			if m.campaignAt != 0 && m.applied >= m.campaignAt {
+				m.campaignAt = 0
+				if err := m.node.Campaign(context.Background()); err != nil {
+					m.log.Warn("etcd-raft: campaign failed", "err", err)
+				}
+			}
 		case <-m.stop:
 			return
 		}

@@ -97,6 +97,7 @@ func (t *etcdTransport) send(msgs []*pb.Message) {
 		select {
 		case p.q <- m:
 		default:
+			t.log.Debug("etcd-raft: peer queue full, message dropped", "peer", m.GetTo(), "type", m.GetType())
 			t.node.ReportUnreachable(m.GetTo())
 			if m.GetType() == pb.MsgSnap {
 				t.node.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
