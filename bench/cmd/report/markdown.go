@@ -24,52 +24,36 @@ func writeMarkdown(w io.Writer, t *table, plots []string) error {
 	b.WriteString("\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
 	b.WriteString(strings.Repeat("---:|---:|", len(baselines)))
 	b.WriteString("\n")
-	for _, p := range t.points(systems) {
-		for _, s := range systems {
-			c, ok := t.cell(s, p)
-			if !ok {
+	t.each(systems, func(p point, c cell) {
+		sum := c.summary()
+		fmt.Fprintf(&b, "| %v | %d | %d | %d | %s | %d | %.0f | %.2f | %.2f | %.1f | %.0f |",
+			p.Durable, p.Members, p.ValueBytes, p.Clients, c.System, sum.N,
+			sum.OpsPerSec, sum.P50Micros/1000, sum.P99Micros/1000, sum.CPUMicrosPerOp, sum.Errors)
+		for _, base := range baselines {
+			bc, ok := t.cell(base, p)
+			if !ok || base == c.System {
+				b.WriteString(" | |")
 				continue
 			}
-			sum := c.summary()
-			fmt.Fprintf(&b, "| %v | %d | %d | %d | %s | %d | %.0f | %.2f | %.2f | %.1f | %.0f |",
-				p.Durable, p.Members, p.ValueBytes, p.Clients, s, sum.N,
-				sum.OpsPerSec, sum.P50Micros/1000, sum.P99Micros/1000, sum.CPUMicrosPerOp, sum.Errors)
-			for _, base := range baselines {
-				bc, ok := t.cell(base, p)
-				if !ok || base == s {
-					b.WriteString(" | |")
-					continue
-				}
-				r := pairedRatio(c, bc)
-				if r.N == 0 {
-					b.WriteString(" | |")
-					continue
-				}
-				fmt.Fprintf(&b, " %.2f | %.2f |", r.OpsPerSec, r.P99Micros)
+			r := pairedRatio(c, bc)
+			if r.N == 0 {
+				b.WriteString(" | |")
+				continue
 			}
-			b.WriteString("\n")
+			fmt.Fprintf(&b, " %.2f | %.2f |", r.OpsPerSec, r.P99Micros)
 		}
-	}
+		b.WriteString("\n")
+	})
 
 	floors := t.systems(isFloor)
 	if len(floors) > 0 {
 		b.WriteString("\n## Physical floor (medians)\n\n")
 		b.WriteString("| floor | value B | clients | n | p50 µs | p90 µs | p99 µs | ops/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-		for _, p := range t.points(floors) {
-			for _, s := range floors {
-				c, ok := t.cell(s, p)
-				if !ok {
-					continue
-				}
-				sum := c.summary()
-				p90 := make([]float64, len(c.Results))
-				for i, r := range c.Results {
-					p90[i] = r.P90Micros
-				}
-				fmt.Fprintf(&b, "| %s | %d | %d | %d | %.0f | %.0f | %.0f | %.0f |\n",
-					s, p.ValueBytes, p.Clients, sum.N, sum.P50Micros, median(p90), sum.P99Micros, sum.OpsPerSec)
-			}
-		}
+		t.each(floors, func(p point, c cell) {
+			sum := c.summary()
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %.0f | %.0f | %.0f | %.0f |\n",
+				c.System, p.ValueBytes, p.Clients, sum.N, sum.P50Micros, sum.P90Micros, sum.P99Micros, sum.OpsPerSec)
+		})
 	}
 
 	if len(plots) > 0 {

@@ -53,6 +53,7 @@ type summary struct {
 	N              int
 	OpsPerSec      float64
 	P50Micros      float64
+	P90Micros      float64
 	P99Micros      float64
 	CPUMicrosPerOp float64
 	Errors         float64
@@ -70,6 +71,7 @@ func (c cell) summary() summary {
 		N:              len(c.Results),
 		OpsPerSec:      pick(func(r consensus.Result) float64 { return r.OpsPerSec }),
 		P50Micros:      pick(func(r consensus.Result) float64 { return r.P50Micros }),
+		P90Micros:      pick(func(r consensus.Result) float64 { return r.P90Micros }),
 		P99Micros:      pick(func(r consensus.Result) float64 { return r.P99Micros }),
 		CPUMicrosPerOp: pick(func(r consensus.Result) float64 { return r.CPUMicrosPerOp }),
 		Errors:         pick(func(r consensus.Result) float64 { return float64(r.Errors) }),
@@ -184,4 +186,15 @@ func (t *table) points(systems []string) []point {
 
 func isFloor(system string) bool {
 	return system == consensus.NameFloorFsync || system == consensus.NameFloorRTT
+}
+
+// each calls fn for every cell of systems, by point, then in systems' order.
+func (t *table) each(systems []string, fn func(point, cell)) {
+	for _, p := range t.points(systems) {
+		for _, s := range systems {
+			if c, ok := t.cell(s, p); ok {
+				fn(p, c)
+			}
+		}
+	}
 }
