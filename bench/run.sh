@@ -50,6 +50,19 @@ bench() {
 	fi
 }
 
+# The machine, for the README: cores, CPU model, kernel, Go, the disk under
+# the data directory and how busy the machine was when the run started.
+{
+	echo "run: $RUN"
+	echo "cores: $(nproc)"
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //')"
+	echo "kernel: $(uname -srm)"
+	echo "go: $(go env GOVERSION)"
+	echo "data disk: $(df -hT "${DATA_DIR:-${TMPDIR:-/tmp}}" | tail -1)"
+	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+	if [[ -r /proc/pressure/cpu ]]; then echo "cpu pressure at start: $(head -1 /proc/pressure/cpu)"; fi
+} >"${OUT%.jsonl}.machine.txt"
+
 echo "run.sh: writing $OUT" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
 	for value in $VALUES; do
@@ -76,6 +89,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 if [[ $REPORT != 0 ]]; then
+	echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)" >>"${OUT%.jsonl}.machine.txt"
 	"$BIN/report" -out "$RESULTS_DIR" "$OUT"
 	echo "run.sh: report in $RESULTS_DIR/report.md" >&2
 fi

@@ -2,12 +2,15 @@ package consensus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 )
+
+// proposalGrace is how long after the window Measure waits for proposals
+// still in flight.
+const proposalGrace = 30 * time.Second
 
 // Load describes the closed-loop load Measure applies.
 type Load struct {
@@ -77,10 +80,14 @@ func Measure(ctx context.Context, c Cluster, load Load) (Result, error) {
 	t0 := start.Add(load.Warmup)
 	t1 := t0.Add(load.Window)
 
+	// A proposal a system lost (say, to a leader change) must not hang
+	// the run: clients give up proposalGrace after the window.
+	cctx, cancel := context.WithDeadline(ctx, t1.Add(proposalGrace))
+	defer cancel()
 	stats := make([]clientStats, load.Clients)
 	var wg sync.WaitGroup
 	for i := range stats {
-		wg.Go(func() { stats[i] = runClient(ctx, c, load.ValueBytes, uint64(i), t0, t1) })
+		wg.Go(func() { stats[i] = runClient(cctx, c, load.ValueBytes, uint64(i), t0, t1) })
 	}
 
 	// Sample the process CPU clock at the window's edges.
@@ -148,7 +155,7 @@ func runClient(ctx context.Context, c Cluster, size int, seed uint64, t0, t1 tim
 			continue
 		}
 		if err != nil {
-			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			if ctx.Err() != nil {
 				break
 			}
 			s.errors++
