@@ -19,13 +19,14 @@ DURABLE=${DURABLE:-"true false"}
 REPS=${REPS:-3}
 WARMUP=${WARMUP:-2s}
 DURATION=${DURATION:-10s}
-FLOORS=${FLOORS:-"floor-fsync floor-rtt"}  # run once per repetition and value size
+FLOORS=${FLOORS-"floor-fsync floor-rtt"}   # once per repetition and value size; empty: none
 FLOOR_CLIENTS=${FLOOR_CLIENTS:-1}
 RUN=${RUN:-$(date -u +%Y%m%dT%H%M%SZ)}
 RESULTS_DIR=${RESULTS_DIR:-results}
 OUT=${OUT:-"$RESULTS_DIR/run-$RUN.jsonl"}
 DATA_DIR=${DATA_DIR:-}                     # parent of the data directories; empty: the system temp dir
 REPORT=${REPORT:-1}                        # 0: skip the Markdown report and plots
+STRICT=${STRICT:-0}                        # 1: a failing system fails the run (for CI smoke runs)
 
 mkdir -p "$RESULTS_DIR" "$(dirname "$OUT")"
 BIN=$(mktemp -d)
@@ -47,6 +48,7 @@ bench() {
 		echo "$line" >&2
 	else
 		echo "run.sh: skipped $1 members=$2 clients=$3 value=$4 durable=$5 rep=$6" >&2
+		if [[ $STRICT == 1 ]]; then exit 1; fi
 	fi
 }
 
