@@ -1,0 +1,192 @@
+// Command consensusbench starts an in-process cluster of one consensus
+// system, drives it with closed-loop clients and prints one JSON line with
+// the throughput, latency percentiles and CPU cost it measured.
+//
+//	consensusbench -system=etcd-raft -members=3 -clients=64 -value=128 -durable
+//
+// Systems: paxos (not yet wired), etcd-raft, hashicorp-raft, and the
+// physical floors floor-fsync (one small write + fdatasync in the data
+// directory) and floor-rtt (a TCP round trip on 127.0.0.1).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/mjpitz/myago/paxos/bench/consensus"
+)
+
+type options struct {
+	system     string
+	members    int
+	clients    int
+	value      int
+	durable    bool
+	warmup     time.Duration
+	duration   time.Duration
+	dir        string
+	run        string
+	rep        int
+	readyWait  time.Duration
+	cpuProfile string
+	memProfile string
+	verbose    bool
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "consensusbench:", err)
+		os.Exit(1)
+	}
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("consensusbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.system, "system", consensus.NameEtcdRaft, "system to run: "+strings.Join(consensus.Names(), ", "))
+	fs.IntVar(&o.members, "members", 3, "cluster members")
+	fs.IntVar(&o.clients, "clients", 1, "closed-loop clients")
+	fs.IntVar(&o.value, "value", 128, "value size in bytes")
+	fs.BoolVar(&o.durable, "durable", true, "sync the log to disk before acknowledging")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured warm-up")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window")
+	fs.StringVar(&o.dir, "dir", "", "parent of the temporary data directory (default: the system temp dir)")
+	fs.StringVar(&o.run, "run", "", "run label copied into the result (pairs results of one benchmark run)")
+	fs.IntVar(&o.rep, "rep", 0, "repetition number copied into the result")
+	fs.DurationVar(&o.readyWait, "ready-timeout", 30*time.Second, "how long to wait for the first commit")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured window to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end to this file")
+	fs.BoolVar(&o.verbose, "v", false, "log the systems' diagnostics to stderr")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	sys, err := consensus.Lookup(o.system)
+	if err != nil {
+		return err
+	}
+	load := consensus.Load{Clients: o.clients, ValueBytes: o.value, Warmup: o.warmup, Window: o.duration}
+	if err := load.Validate(); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	dir, err := os.MkdirTemp(o.dir, "consensusbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	cfg := consensus.Config{Members: o.members, Durable: o.durable, Dir: dir}
+	if o.verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	cluster, err := sys.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	res, err := measure(ctx, cluster, load, o)
+	if cerr := cluster.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close: %w", cerr))
+	}
+	if err != nil {
+		return err
+	}
+
+	res.System = o.system
+	res.Members = o.members
+	res.Durable = o.durable
+	res.Run = o.run
+	res.Rep = o.rep
+	res.GoMaxProcs = runtime.GOMAXPROCS(0)
+	res.Time = time.Now().UTC().Format(time.RFC3339)
+	return json.NewEncoder(stdout).Encode(res)
+}
+
+func measure(ctx context.Context, c consensus.Cluster, load consensus.Load, o options) (consensus.Result, error) {
+	rctx, cancel := context.WithTimeout(ctx, o.readyWait)
+	err := consensus.WaitReady(rctx, c, time.Second)
+	cancel()
+	if err != nil {
+		return consensus.Result{}, err
+	}
+	if o.cpuProfile != "" {
+		stopProfile, err := profileWindow(o.cpuProfile, load.Warmup, load.Window)
+		if err != nil {
+			return consensus.Result{}, err
+		}
+		defer stopProfile()
+	}
+	res, err := consensus.Measure(ctx, c, load)
+	if err != nil {
+		return res, err
+	}
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// profileWindow profiles the CPU from the end of the warm-up for window.
+func profileWindow(path string, warmup, window time.Duration) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		defer f.Close()
+		select {
+		case <-time.After(warmup):
+		case <-done:
+			return
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "consensusbench: cpu profile:", err)
+			return
+		}
+		select {
+		case <-time.After(window):
+		case <-done:
+		}
+		pprof.StopCPUProfile()
+	}()
+	return func() { close(done); <-stopped }, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	return errors.Join(err, f.Close())
+}
