@@ -20,9 +20,13 @@ import (
 
 // NodeConfig configures NewNode: one call to a running member.
 type NodeConfig struct {
-	// DataDir is where the member's Badger database lives (required). Only
-	// one process may use it at a time.
+	// DataDir is where the member's Badger database lives (required unless
+	// InMemory). Only one process may use it at a time.
 	DataDir string
+	// InMemory keeps the member's Logs in memory (paxos.Memory) instead of
+	// Badger: nothing survives the process, so a cluster of such members is
+	// safe only while a majority of them lives. For tests and benchmarks.
+	InMemory bool
 	// Listen is the RPC listen address, e.g. "127.0.0.1:7000" (required;
 	// port 0 lets the system choose).
 	Listen string
@@ -93,7 +97,7 @@ var ErrNodeConfig = fmt.Errorf("%w: node", ErrInvalidConfig)
 
 func (c *NodeConfig) validate() error {
 	var errs []error
-	if c.DataDir == "" {
+	if c.DataDir == "" && !c.InMemory {
 		errs = append(errs, fmt.Errorf("%w: DataDir is missing", ErrNodeConfig))
 	}
 	if c.Listen == "" {
@@ -123,16 +127,23 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	log := orDiscard(cfg.Logger)
-	db, err := OpenBadger(cfg.DataDir, cfg.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("paxos: opening %s (is another process using it?): %w", cfg.DataDir, err)
+	n := &Node{conns: map[string]*clientConn{}}
+	var store Log = &Memory{}
+	if !cfg.InMemory {
+		db, err := OpenBadger(cfg.DataDir, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("paxos: opening %s (is another process using it?): %w", cfg.DataDir, err)
+		}
+		n.db = db
+		store = &Badger{DB: db}
 	}
-	n := &Node{db: db, conns: map[string]*clientConn{}}
 	fail := func(err error) (*Node, error) {
 		if n.listener != nil {
 			_ = n.listener.Close()
 		}
-		_ = db.Close()
+		if n.db != nil {
+			_ = n.db.Close()
+		}
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -158,7 +169,6 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		sid = uint8(i + 1)
 	}
-	store := &Badger{DB: db}
 	recorded := store.WithPrefix("recorded")
 	if cfg.RecordedLog != nil {
 		recorded = cfg.RecordedLog(recorded)
@@ -326,8 +336,10 @@ func (n *Node) Close() error {
 			_ = c.cc.Close()
 		}
 		n.mu.Unlock()
-		if err := n.db.Close(); err != nil {
-			errs = append(errs, err)
+		if n.db != nil {
+			if err := n.db.Close(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		n.err = errors.Join(errs...)
 	})

@@ -110,6 +110,7 @@ type Leader struct {
 	queue  []Command
 	placed map[RequestID]struct{} // in the queue or in a slot of this leadership
 
+	resendAt      int64  // no slot needs resending before this (may be early)
 	sentChosen    uint64 // watermark last sent to the acceptors
 	commitWaiting bool
 	commitSentAt  int64
@@ -168,6 +169,7 @@ func (l *Leader) Campaign(ballot uint64, now int64) bool {
 	l.p1Next, l.p1Done, l.p1Max, l.p1Through = l.chosen+1, false, l.chosen, l.chosen
 	l.fill = l.chosen + 1
 	l.sentChosen = 0
+	l.resendAt = math.MaxInt64
 	l.sendPrepare(now)
 	return true
 }
@@ -267,6 +269,7 @@ func (l *Leader) AcceptDone(r AcceptResult, now int64) {
 	if !r.Accepted {
 		s.sentAt = now // no majority reachable: retry after a full wait
 		s.waiting = true
+		l.resendAt = min(l.resendAt, now+l.cfg.RetryNanos)
 		return
 	}
 	s.chosen = true
@@ -309,15 +312,24 @@ func (l *Leader) Tick(now int64) {
 	if l.state != Leading {
 		return
 	}
-	var due []uint64
-	for slot, s := range l.slots {
-		if s.waiting && !s.chosen && now-s.sentAt >= l.cfg.RetryNanos {
-			due = append(due, slot)
+	if now >= l.resendAt {
+		var due []uint64
+		next := int64(math.MaxInt64)
+		for slot, s := range l.slots {
+			if !s.waiting || s.chosen {
+				continue
+			}
+			if now-s.sentAt >= l.cfg.RetryNanos {
+				due = append(due, slot)
+			} else if s.sentAt+l.cfg.RetryNanos < next {
+				next = s.sentAt + l.cfg.RetryNanos
+			}
 		}
-	}
-	slices.Sort(due) // outputs never depend on map order
-	for _, slot := range due {
-		l.sendAccept(slot, l.slots[slot], now)
+		l.resendAt = next
+		slices.Sort(due) // outputs never depend on map order
+		for _, slot := range due {
+			l.sendAccept(slot, l.slots[slot], now)
+		}
 	}
 	if l.commitWaiting && now-l.commitSentAt >= l.cfg.RetryNanos {
 		l.commitWaiting = false
@@ -348,10 +360,8 @@ func (l *Leader) NextDeadline() int64 {
 	if l.p1Waiting && l.p1SentAt+l.cfg.RetryNanos < d {
 		d = l.p1SentAt + l.cfg.RetryNanos
 	}
-	for _, s := range l.slots {
-		if s.waiting && !s.chosen && s.sentAt+l.cfg.RetryNanos < d {
-			d = s.sentAt + l.cfg.RetryNanos
-		}
+	if l.state == Leading && len(l.slots) > 0 && l.resendAt < d {
+		d = l.resendAt
 	}
 	if l.commitWaiting && l.commitSentAt+l.cfg.RetryNanos < d {
 		d = l.commitSentAt + l.cfg.RetryNanos
@@ -475,6 +485,7 @@ func (l *Leader) propose(slot uint64, cmds []Command, now int64) {
 
 func (l *Leader) sendAccept(slot uint64, s *leaderSlot, now int64) {
 	s.waiting, s.sentAt = true, now
+	l.resendAt = min(l.resendAt, now+l.cfg.RetryNanos)
 	if l.chosen > l.sentChosen {
 		l.sentChosen = l.chosen
 	}

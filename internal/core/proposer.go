@@ -166,10 +166,8 @@ func (p *Proposer) SetHint(h Hint) {
 func (p *Proposer) ForwardFailed(to string, now int64) {
 	p.at(now)
 	p.badHint = to
-	for _, d := range p.session.Due(now, -1<<62) {
-		if d.Via == to {
-			p.route(d.Seq, now)
-		}
+	for _, d := range p.session.Via(to) {
+		p.route(d.Seq, now)
 	}
 }
 

@@ -1,5 +1,7 @@
 package core
 
+import "container/heap"
+
 // Session issues request ids for one proposer instance and remembers the
 // commands that have not been delivered yet, so that they can be sent again
 // (under the same id) until they are.
@@ -9,13 +11,39 @@ type Session struct {
 	max     int
 	pending map[uint64]*pendingCmd
 	floor   uint64 // lowest pending seq (nextSeq when none); updated lazily
+	due     dueHeap
 }
 
 type pendingCmd struct {
 	cmd      Command
 	sentAt   int64
 	attempts int
+	gen      uint64 // bumped at every send; older heap items are stale
 	via      string // where it was last forwarded ("" = our own leader)
+}
+
+// dueItem is a pending command's last send, ordered by time then seq; the
+// heap keeps Tick and NextDue logarithmic in the window size.
+type dueItem struct {
+	at, seq, gen uint64
+}
+
+type dueHeap []dueItem
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].seq < h[j].seq
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueItem)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
 }
 
 // DefaultSessionPending bounds the commands one session has in flight.
@@ -47,9 +75,10 @@ func (s *Session) Len() int { return len(s.pending) }
 func (s *Session) New(value []byte, now int64) Command {
 	seq := s.nextSeq
 	s.nextSeq++
-	p := &pendingCmd{cmd: Command{Session: s.id, Seq: seq, Value: value}, sentAt: now}
+	p := &pendingCmd{cmd: Command{Session: s.id, Seq: seq, Value: value}}
 	s.pending[seq] = p
 	p.cmd.Floor = s.Floor()
+	s.stamp(p, now)
 	return p.cmd
 }
 
@@ -86,38 +115,68 @@ func (s *Session) Sent(seq uint64, via string, now int64) (Command, bool) {
 	if !ok {
 		return Command{}, false
 	}
-	p.sentAt, p.via = now, via
+	p.via = via
 	p.attempts++
 	p.cmd.Floor = s.Floor()
+	s.stamp(p, now)
 	return p.cmd, true
 }
 
+func (s *Session) stamp(p *pendingCmd, now int64) {
+	p.sentAt = now
+	p.gen++
+	heap.Push(&s.due, dueItem{at: uint64(now), seq: p.cmd.Seq, gen: p.gen})
+}
+
+// clean drops heap items for commands done or sent again since.
+func (s *Session) clean() {
+	for len(s.due) > 0 {
+		top := s.due[0]
+		if p, ok := s.pending[top.seq]; ok && p.gen == top.gen {
+			return
+		}
+		heap.Pop(&s.due)
+	}
+}
+
 // Due returns the pending commands sent at or before now-retry, oldest
-// first, with how many times each was sent and where it went last.
+// first, with how many times each was sent and where it went last. The
+// caller sends each of them again (Sent).
 func (s *Session) Due(now, retry int64) []DueCmd {
 	var due []DueCmd
+	for {
+		s.clean()
+		if len(s.due) == 0 || now-int64(s.due[0].at) < retry {
+			break
+		}
+		it := heap.Pop(&s.due).(dueItem)
+		p := s.pending[it.seq]
+		due = append(due, DueCmd{Seq: it.seq, Attempts: p.attempts, Via: p.via})
+		p.gen++ // until it is sent again, no item speaks for it
+	}
+	return due
+}
+
+// Via returns the pending commands last forwarded to target.
+func (s *Session) Via(target string) []DueCmd {
+	var out []DueCmd
 	for seq, p := range s.pending {
-		if now-p.sentAt >= retry {
-			due = append(due, DueCmd{Seq: seq, Attempts: p.attempts, Via: p.via})
+		if p.via == target {
+			out = append(out, DueCmd{Seq: seq, Attempts: p.attempts, Via: p.via})
 		}
 	}
-	sortDue(due)
-	return due
+	sortDue(out)
+	return out
 }
 
 // NextDue returns the earliest time a pending command becomes due, or
 // false when none is pending.
 func (s *Session) NextDue(retry int64) (int64, bool) {
-	var (
-		t  int64
-		ok bool
-	)
-	for _, p := range s.pending {
-		if !ok || p.sentAt+retry < t {
-			t, ok = p.sentAt+retry, true
-		}
+	s.clean()
+	if len(s.due) == 0 {
+		return 0, false
 	}
-	return t, ok
+	return int64(s.due[0].at) + retry, true
 }
 
 // DueCmd is a pending command due for another attempt.
