@@ -61,7 +61,7 @@ type acceptor struct {
 	subs     map[*observeSub]struct{}
 	stopped  bool
 	inflight sync.WaitGroup
-	streams  map[*observeSub]context.CancelFunc
+	streams  map[*observeSub]func() // ends a served Observe stream
 }
 
 type ticket struct {
@@ -76,7 +76,7 @@ func newAcceptor(promiseLog, acceptedLog Log, clock clockwork.Clock, lg *slog.Lo
 		return nil, fmt.Errorf("%w: NewAcceptor needs a promise Log and an accepted Log", ErrInvalidConfig)
 	}
 	a := &acceptor{promises: promiseLog, entries: acceptedLog, clock: clock, log: orDiscard(lg),
-		subs: map[*observeSub]struct{}{}, streams: map[*observeSub]context.CancelFunc{}}
+		subs: map[*observeSub]struct{}{}, streams: map[*observeSub]func(){}}
 	a.cond = sync.NewCond(&a.mu)
 	c, err := restoreAcceptor(promiseLog, acceptedLog)
 	if err != nil {
@@ -124,6 +124,12 @@ type leaderHint struct {
 	proposer string
 	ballot   uint64
 	seen     time.Time
+}
+
+func (a *acceptor) isStopped() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stopped
 }
 
 // enter registers an in-flight call; false once the member has stopped.
@@ -345,8 +351,8 @@ func (a *acceptor) persist(batch []*ticket) error {
 func (a *acceptor) stop() {
 	a.mu.Lock()
 	a.stopped = true
-	for _, cancel := range a.streams {
-		cancel()
+	for _, end := range a.streams {
+		end()
 	}
 	a.mu.Unlock()
 	a.inflight.Wait()
