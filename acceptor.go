@@ -66,7 +66,7 @@ type acceptor struct {
 	subs     map[*observeSub]struct{}
 	stopped  bool
 	inflight sync.WaitGroup
-	streams  map[*observeSub]context.CancelFunc
+	streams  map[*observeSub]func() // ends a served Observe stream
 }
 
 type ticket struct {
@@ -81,7 +81,7 @@ func newAcceptor(promiseLog, acceptedLog Log, clock clockwork.Clock, lg *slog.Lo
 		return nil, fmt.Errorf("%w: NewAcceptor needs a promise Log and an accepted Log", ErrInvalidConfig)
 	}
 	a := &acceptor{promises: promiseLog, entries: acceptedLog, clock: clock, log: orDiscard(lg),
-		subs: map[*observeSub]struct{}{}, streams: map[*observeSub]context.CancelFunc{}}
+		subs: map[*observeSub]struct{}{}, streams: map[*observeSub]func(){}}
 	a.cond = sync.NewCond(&a.mu)
 	c, err := restoreAcceptor(promiseLog, acceptedLog)
 	if err != nil {
@@ -134,6 +134,12 @@ type leaderHint struct {
 	proposer string
 	ballot   uint64
 	seen     time.Time
+}
+
+func (a *acceptor) isStopped() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stopped
 }
 
 // enter registers an in-flight call; ErrStopped once the member stopped.
@@ -381,8 +387,8 @@ func (a *acceptor) persistEntries(ids []uint64, msgs []interface{}) error {
 func (a *acceptor) stop() {
 	a.mu.Lock()
 	a.stopped = true
-	for _, cancel := range a.streams {
-		cancel()
+	for _, end := range a.streams {
+		end()
 	}
 	a.mu.Unlock()
 	a.inflight.Wait()

@@ -69,14 +69,20 @@ func (a *acceptor) Observe(call *ObserveServerStream) error {
 	if call == nil || call.Stream == nil {
 		return fmt.Errorf("%w: nil Observe stream", ErrBadMessage)
 	}
-	if err := a.enter(); err != nil {
-		return err
+	if a.isStopped() {
+		return ErrStopped
 	}
-	defer a.inflight.Done()
+	// The Request is read before the call counts as in flight: a client
+	// that never sends it must not hold up stop, and nothing is served
+	// before it arrives.
 	req, err := call.Recv()
 	if err != nil {
 		return fmt.Errorf("paxos: reading the Observe request: %w", err)
 	}
+	if err := a.enter(); err != nil {
+		return err
+	}
+	defer a.inflight.Done()
 	ctx, cancel := context.WithCancel(call.Context())
 	defer cancel()
 	sub := &observeSub{ch: make(chan core.Entry, observeBufferEntries), wake: make(chan struct{}, 1)}
@@ -86,7 +92,13 @@ func (a *acceptor) Observe(call *ObserveServerStream) error {
 		return ErrStopped
 	}
 	a.subs[sub] = struct{}{}
-	a.streams[sub] = cancel
+	// stop cancels the stream's context and closes the stream: a Send
+	// blocked on a client that stopped reading may honour only the
+	// stream's own context, and stop must not wait for it.
+	a.streams[sub] = func() {
+		cancel()
+		_ = call.Close()
+	}
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()

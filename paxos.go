@@ -65,7 +65,7 @@ func New(cfg *Config) (*Paxos, error) {
 	multi := &MultiAcceptorClient{Dialer: c.AcceptorDialer, Logger: c.Logger, Clock: c.Clock, MaxBackoff: c.MaxBackoff}
 	p := &Paxos{cfg: c, acc: acc, multi: multi}
 	p.Acceptor = acc
-	p.Proposer = Proposer{IDGenerator: c.IDGenerator, Acceptor: multi}
+	p.Proposer = Proposer{IDGenerator: c.IDGenerator, Acceptor: multi, MaxValueBytes: c.MaxValueBytes}
 	mp := newMemberProposer(c.Clock, log, c.IDGenerator, c.PromiseLog.WithPrefix(ballotPrefix), multi, c.coreConfig())
 	mp.hint = func() core.Hint {
 		h := acc.leader()

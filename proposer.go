@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -29,6 +30,10 @@ type Proposer struct {
 	IDGenerator IDGenerator
 	Acceptor    AcceptorClient
 
+	// MaxValueBytes bounds one proposed value (DefaultMaxValueBytes when
+	// zero); New sets it from Config.MaxValueBytes.
+	MaxValueBytes int
+
 	member *memberProposer
 	alone  standalone
 }
@@ -50,9 +55,19 @@ func (p *Proposer) ProposeIndex(ctx context.Context, value []byte) (uint64, erro
 	if len(value) == 0 {
 		return 0, ErrEmptyValue
 	}
+	limit := p.MaxValueBytes
+	if limit <= 0 {
+		limit = DefaultMaxValueBytes
+	}
+	if len(value) > limit {
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrValueTooLarge, len(value), limit)
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, err // nothing was proposed
 	}
+	// The value travels on after Propose returns (to lagging acceptors and
+	// learners), so keep a copy: the caller may reuse its buffer.
+	value = bytes.Clone(value)
 	if p.member != nil {
 		return p.member.propose(ctx, value)
 	}

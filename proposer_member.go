@@ -106,6 +106,11 @@ func (m *memberProposer) forwarded(ctx context.Context, cmds []core.Command, hop
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	select {
+	case <-m.stopped: // both are closed once stopped; select picks at random
+		return ErrStopped
+	default:
+	}
 	m.box.post(func() { m.core.Forwarded(cmds, hops, m.now()) })
 	return nil
 }

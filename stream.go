@@ -25,7 +25,9 @@ type Stream interface {
 // same type as the value, or to the type the value points to; a mismatch is
 // an error), returns io.EOF once Incoming is closed, and honours Ctx and the
 // read deadline. WriteMsg sends its argument to Outgoing, honouring Ctx and
-// the write deadline. Close cancels the stream's context.
+// the write deadline. Close ends pending and later ReadMsg and WriteMsg calls
+// with io.ErrClosedPipe (and cancels the context NewMockStream made); it works
+// on a plain literal too.
 type MockStream struct {
 	Ctx      context.Context
 	Incoming chan interface{}
@@ -33,6 +35,7 @@ type MockStream struct {
 
 	mu            sync.Mutex
 	cancel        context.CancelFunc
+	closed        chan struct{} // closed by Close; made lazily for literals
 	readDeadline  time.Time
 	writeDeadline time.Time
 }
@@ -82,11 +85,35 @@ func deadlineChan(d time.Time) (<-chan time.Time, func()) {
 	return t.C, func() { t.Stop() }
 }
 
+// closedChan returns the channel Close closes. Called with mu held.
+func (m *MockStream) closedChan() chan struct{} {
+	if m.closed == nil {
+		m.closed = make(chan struct{})
+	}
+	return m.closed
+}
+
+// ended is the error of a call that found its context done: Close wins, so
+// that the result does not depend on select's choice.
+func (m *MockStream) ended(closed chan struct{}) error {
+	select {
+	case <-closed:
+		return io.ErrClosedPipe
+	default:
+		return m.Context().Err()
+	}
+}
+
 // ReadMsg reads the next incoming value into i.
 func (m *MockStream) ReadMsg(i interface{}) error {
 	m.mu.Lock()
-	dl := m.readDeadline
+	dl, closed := m.readDeadline, m.closedChan()
 	m.mu.Unlock()
+	select {
+	case <-closed:
+		return io.ErrClosedPipe
+	default:
+	}
 	timeout, stop := deadlineChan(dl)
 	defer stop()
 	select {
@@ -96,7 +123,9 @@ func (m *MockStream) ReadMsg(i interface{}) error {
 		}
 		return assign(i, v)
 	case <-m.Context().Done():
-		return m.Context().Err()
+		return m.ended(closed)
+	case <-closed:
+		return io.ErrClosedPipe
 	case <-timeout:
 		return ErrDeadlineExceeded
 	}
@@ -105,22 +134,39 @@ func (m *MockStream) ReadMsg(i interface{}) error {
 // WriteMsg sends i to Outgoing.
 func (m *MockStream) WriteMsg(i interface{}) error {
 	m.mu.Lock()
-	dl := m.writeDeadline
+	dl, closed := m.writeDeadline, m.closedChan()
 	m.mu.Unlock()
+	select {
+	case <-closed:
+		return io.ErrClosedPipe
+	default:
+	}
 	timeout, stop := deadlineChan(dl)
 	defer stop()
 	select {
 	case m.Outgoing <- i:
 		return nil
 	case <-m.Context().Done():
-		return m.Context().Err()
+		return m.ended(closed)
+	case <-closed:
+		return io.ErrClosedPipe
 	case <-timeout:
 		return ErrDeadlineExceeded
 	}
 }
 
-// Close cancels the stream's context (when NewMockStream made it).
+// Close ends the stream: pending and later ReadMsg and WriteMsg calls return
+// io.ErrClosedPipe, and the context NewMockStream made is cancelled. Closing
+// twice is harmless.
 func (m *MockStream) Close() error {
+	m.mu.Lock()
+	closed := m.closedChan()
+	select {
+	case <-closed:
+	default:
+		close(closed)
+	}
+	m.mu.Unlock()
 	if m.cancel != nil {
 		m.cancel()
 	}
