@@ -63,6 +63,7 @@ type acceptor struct {
 	writing  bool
 	durable  uint64 // the core's watermark as far as the Logs know
 	hint     leaderHint
+	tail     tail // the newest entries, for Observe
 	subs     map[*observeSub]struct{}
 	stopped  bool
 	inflight sync.WaitGroup
@@ -89,6 +90,7 @@ func newAcceptor(promiseLog, acceptedLog Log, clock clockwork.Clock, lg *slog.Lo
 	}
 	a.core = c
 	a.durable = c.Chosen()
+	a.tail.reset(c.MaxSlot())
 	pb, pp := c.Promised()
 	a.hint = leaderHint{proposer: pp, ballot: pb}
 	return a, nil
@@ -165,6 +167,7 @@ func (a *acceptor) ready() error {
 		return fmt.Errorf("paxos: acceptor unusable after a failed write (%v): %w", a.broken, err)
 	}
 	a.core, a.broken, a.durable = c, nil, c.Chosen()
+	a.tail.reset(c.MaxSlot())
 	return nil
 }
 

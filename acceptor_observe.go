@@ -23,6 +23,40 @@ type observeSub struct {
 	overflow atomic.Bool
 }
 
+// tailSlots bounds the acceptor's in-memory copy of its newest entries,
+// from which Observe streams are served without reading the Log.
+const tailSlots = 8192
+
+// tail is the newest durable entries: for every slot >= low, the entry the
+// Log holds is here (or the Log holds none).
+type tail struct {
+	entries map[uint64]core.Entry
+	low     uint64
+	top     uint64
+}
+
+func (t *tail) reset(maxSlot uint64) {
+	t.entries = map[uint64]core.Entry{}
+	t.low, t.top = maxSlot+1, maxSlot
+}
+
+func (t *tail) put(e core.Entry) {
+	if e.Slot < t.low {
+		return // older than the tail: served from the Log
+	}
+	t.entries[e.Slot] = e
+	t.top = max(t.top, e.Slot)
+	if t.top-t.low > tailSlots {
+		low := t.top - tailSlots/2
+		for slot := range t.entries {
+			if slot < low {
+				delete(t.entries, slot)
+			}
+		}
+		t.low = low
+	}
+}
+
 // published tells the Observe streams about a durable batch. Called with
 // mu held.
 func (a *acceptor) published(batch []*ticket) {
@@ -32,15 +66,16 @@ func (a *acceptor) published(batch []*ticket) {
 			a.durable, moved = t.chosen, true
 		}
 	}
-	if len(a.subs) == 0 {
-		return
-	}
 	for _, t := range batch {
 		for _, w := range t.writes {
 			if w.Entry == nil {
 				continue
 			}
 			e := *w.Entry
+			a.tail.put(e)
+			if len(a.subs) == 0 {
+				continue
+			}
 			if e.Slot <= a.durable {
 				e.Decided = true
 			}
@@ -79,12 +114,28 @@ func (a *acceptor) Observe(call *ObserveServerStream) error {
 	if err != nil {
 		return fmt.Errorf("paxos: reading the Observe request: %w", err)
 	}
+	ctx, cancel := context.WithCancel(call.Context())
+	defer cancel()
+	// stop cancels the stream's context and closes the stream: a Send
+	// blocked on a client that stopped reading may honour only the
+	// stream's own context, and stop must not wait for it.
+	end := func() {
+		cancel()
+		_ = call.Close()
+	}
+	return a.observe(ctx, end, req.Slot, !req.ChosenOnly, func(e core.Entry) error {
+		return call.Send(entryToWire(e, 0))
+	})
+}
+
+// observe feeds emit with the entries from slot from on (decided ones, and
+// with votes every other entry too), then live, until ctx ends. It serves
+// Observe streams, and the member's own observer in process.
+func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error {
 	if err := a.enter(); err != nil {
 		return err
 	}
 	defer a.inflight.Done()
-	ctx, cancel := context.WithCancel(call.Context())
-	defer cancel()
 	sub := &observeSub{ch: make(chan core.Entry, observeBufferEntries), wake: make(chan struct{}, 1)}
 	a.mu.Lock()
 	if a.stopped {
@@ -92,13 +143,7 @@ func (a *acceptor) Observe(call *ObserveServerStream) error {
 		return ErrStopped
 	}
 	a.subs[sub] = struct{}{}
-	// stop cancels the stream's context and closes the stream: a Send
-	// blocked on a client that stopped reading may honour only the
-	// stream's own context, and stop must not wait for it.
-	a.streams[sub] = func() {
-		cancel()
-		_ = call.Close()
-	}
+	a.streams[sub] = end
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
@@ -107,31 +152,32 @@ func (a *acceptor) Observe(call *ObserveServerStream) error {
 		a.mu.Unlock()
 	}()
 
-	next := max(req.Slot, 1) // every decided slot below next has been sent
-	if next, err = a.sendFrom(ctx, call, next, true); err != nil {
+	next := max(from, 1) // every decided slot below next has been sent
+	var err error
+	if next, err = a.sendFrom(ctx, emit, next, votes); err != nil {
 		return a.streamEnd(ctx, err)
 	}
 	for {
 		if sub.overflow.Swap(false) {
 			drain(sub.ch)
-			if next, err = a.sendFrom(ctx, call, next, true); err != nil {
+			if next, err = a.sendFrom(ctx, emit, next, votes); err != nil {
 				return a.streamEnd(ctx, err)
 			}
 			continue
 		}
 		select {
 		case e := <-sub.ch:
-			if e.Slot < next {
-				continue // already sent as decided
+			if e.Slot < next || (!votes && !e.Decided) {
+				continue // already sent as decided, or a vote nobody asked for
 			}
 			if e.Decided && e.Slot == next {
 				next++
 			}
-			if err := call.Send(entryToWire(e, 0)); err != nil {
+			if err := emit(e); err != nil {
 				return a.streamEnd(ctx, err)
 			}
 		case <-sub.wake:
-			if next, err = a.sendFrom(ctx, call, next, false); err != nil {
+			if next, err = a.sendFrom(ctx, emit, next, false); err != nil {
 				return a.streamEnd(ctx, err)
 			}
 		case <-ctx.Done():
@@ -165,43 +211,61 @@ func drain(ch chan core.Entry) {
 
 var errEnough = errors.New("enough")
 
-// sendFrom sends the Log's entries from slot next on, a chunk of slots at a
-// time so that no read view stays open long: all of them (decided ones
-// marked), or with all false only up to the first undecided one. It returns
-// the new next: every decided slot below it has been sent.
-func (a *acceptor) sendFrom(ctx context.Context, call *ObserveServerStream, next uint64, all bool) (uint64, error) {
+// sendFrom sends the entries from slot next on: all of them (decided ones
+// marked), or with all false only the decided ones up to the durable
+// watermark. Slots below the in-memory tail are read from the Log, a chunk
+// at a time so that no read view stays open long; the rest comes from the
+// tail. It returns the new next: every decided slot below it has been sent.
+func (a *acceptor) sendFrom(ctx context.Context, emit func(core.Entry) error, next uint64, all bool) (uint64, error) {
 	a.mu.Lock()
-	durable, maxSlot := a.durable, a.core.MaxSlot()
-	a.mu.Unlock()
-	for lo := next; lo <= maxSlot; {
-		hi := lo + observeReadSlots - 1
-		if hi < lo {
-			hi = math.MaxUint64
+	durable, low, top := a.durable, a.tail.low, a.tail.top
+	var cached []core.Entry
+	end := top
+	if !all {
+		end = min(top, durable)
+	}
+	for slot := max(next, low); slot <= end && slot != 0; slot++ {
+		if e, ok := a.tail.entries[slot]; ok {
+			cached = append(cached, e)
 		}
-		stop := false
+	}
+	a.mu.Unlock()
+
+	stop := false
+	send := func(e core.Entry) error {
+		e.Decided = e.Decided || e.Slot <= durable
+		if !e.Decided && !all {
+			stop = true
+			return errEnough
+		}
+		if e.Decided && e.Slot == next {
+			next++
+		}
+		return emit(e)
+	}
+	for lo := next; lo < low && !stop; {
+		hi := min(lo+observeReadSlots-1, low-1)
 		err := a.entries.Range(lo, hi, Proposal{}, func(msg interface{}) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			p := msg.(*Proposal)
-			p.Decided = p.Decided || p.Slot <= durable
-			if !p.Decided && !all {
-				stop = true
-				return errEnough
-			}
-			if p.Decided && p.Slot == next {
-				next++
-			}
-			p.Chosen = 0 // the stamp is the acceptor's own business
-			return call.Send(p)
+			return send(entryFromWire(msg.(*Proposal)))
 		})
 		if err != nil && !errors.Is(err, errEnough) {
 			return next, err
 		}
-		if stop || hi == math.MaxUint64 {
+		if hi == math.MaxUint64 {
 			break
 		}
 		lo = hi + 1
 	}
-	return next, nil
+	for _, e := range cached {
+		if stop {
+			break
+		}
+		if err := send(e); err != nil && !errors.Is(err, errEnough) {
+			return next, err
+		}
+	}
+	return next, ctx.Err()
 }

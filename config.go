@@ -16,7 +16,9 @@ import (
 //
 // The documented fields are required, except Clock (the real clock by
 // default). The added fields are optional; zero values take the defaults
-// listed on each.
+// listed on each. The dialers are called once per voter per Start (again
+// only after they returned an error); the ObserverDialer is not called for
+// Self, whose acceptor the member observes in process.
 type Config struct {
 	Clock          clockwork.Clock
 	IDGenerator    IDGenerator

@@ -131,7 +131,8 @@ func (m *Request) AppendBinary(b []byte) ([]byte, error) {
 	b = codec.AppendUvarint(b, m.ID)
 	b = codec.AppendUvarint(b, m.Attempt)
 	b = codec.AppendUvarint(b, m.Slot)
-	return codec.AppendString(b, m.Proposer), nil
+	b = codec.AppendString(b, m.Proposer)
+	return codec.AppendBool(b, m.ChosenOnly), nil
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.
@@ -139,7 +140,7 @@ func (m *Request) MarshalBinary() ([]byte, error) {
 	if m == nil {
 		return m.AppendBinary(nil)
 	}
-	return m.AppendBinary(make([]byte, 0, 2+4*maxUvarint+len(m.Proposer)))
+	return m.AppendBinary(make([]byte, 0, 3+4*maxUvarint+len(m.Proposer)))
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
@@ -152,6 +153,7 @@ func (m *Request) UnmarshalBinary(data []byte) error {
 	t.Attempt = r.Uvarint()
 	t.Slot = r.Uvarint()
 	t.Proposer = r.String()
+	t.ChosenOnly = r.Bool()
 	if err := r.Finish(); err != nil {
 		return decodeErr("Request", err)
 	}

@@ -348,28 +348,34 @@ func TestExpectedVotersTooMany(t *testing.T) {
 }
 
 // A dialer error at Start is retried, not fatal: the member comes up once
-// the dialer works.
+// the dialer works. A member observes its own acceptor in process, so its
+// ObserverDialer is called for the other voters only.
 func TestStartSurvivesFailingDialers(t *testing.T) {
 	net := paxostest.NewNetwork(1)
+	other, err := paxos.New(memberConfig(net, "m1", 2)) // serves before Start
+	require.NoError(t, err)
+	net.Register("m1", other)
 	cfg := memberConfig(net, "m0", 1)
 	var mu sync.Mutex
-	fails := map[string]int{}
+	dials := map[string]int{}
 	inner, innerObs := cfg.AcceptorDialer, cfg.ObserverDialer
 	cfg.AcceptorDialer = func(ctx context.Context, member string) (paxos.AcceptorClient, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if fails["acc"]++; fails["acc"] <= 3 {
-			return nil, errors.New("connection refused")
-		}
-		if fails["acc"] == 4 {
-			return nil, nil // treated as a failure too
+		dials["acc "+member]++
+		if member == "m1" {
+			if n := dials["acc m1"]; n <= 3 {
+				return nil, errors.New("connection refused")
+			} else if n == 4 {
+				return nil, nil // treated as a failure too
+			}
 		}
 		return inner(ctx, member)
 	}
 	cfg.ObserverDialer = func(ctx context.Context, member string) (paxos.ObserverClient, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if fails["obs"]++; fails["obs"] <= 2 {
+		if dials["obs "+member]++; dials["obs "+member] <= 2 {
 			return nil, nil
 		}
 		return innerObs(ctx, member)
@@ -378,12 +384,20 @@ func TestStartSurvivesFailingDialers(t *testing.T) {
 	p, err := paxos.New(cfg)
 	require.NoError(t, err)
 	net.Register("m0", p)
-	start(t, p, membershipOf("m0"))
+	start(t, p, membershipOf("m0", "m1"))
 	pos, err := p.ProposeIndex(testContext(t), []byte("x"))
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), pos)
+	require.NoError(t, p.WaitRecorded(testContext(t), 1))
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return dials["obs m1"] == 3
+	}, 20*time.Second, 5*time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
-	require.Equal(t, 5, fails["acc"], "dialed again only after a failure")
-	require.Equal(t, 3, fails["obs"])
+	require.Equal(t, 1, dials["acc m0"], "dialed once when the dialer works")
+	require.Equal(t, 5, dials["acc m1"], "dialed again only after a failure")
+	require.Equal(t, 0, dials["obs m0"], "the member observes its own acceptor in process")
+	require.Equal(t, 3, dials["obs m1"])
 }

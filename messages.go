@@ -24,6 +24,10 @@ type Request struct {
 	// Proposer optionally names the member asking for the promise (its RPC
 	// address), so that other members can forward proposals to it.
 	Proposer string `json:"proposer,omitempty"`
+	// ChosenOnly asks an Observe stream for only the entries known to be
+	// chosen, without the votes (every other accepted entry) it carries by
+	// default.
+	ChosenOnly bool `json:"chosen_only,omitempty"`
 }
 
 // Promise is returned by Prepare.

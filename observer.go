@@ -2,6 +2,7 @@ package paxos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -37,6 +38,13 @@ type Observer struct {
 	Clock clockwork.Clock
 	// MaxBackoff caps every retry loop's back-off (default 1 s).
 	MaxBackoff time.Duration
+	// Votes asks every voter for all its accepted entries (votes for the
+	// learner's tallies), not only those it knows are chosen: chosen values
+	// are learned even when no acceptor has heard the leader's watermark
+	// yet, at the cost of several times the stream traffic. Off by default:
+	// a member learns from its own acceptor in process, and the leader's
+	// watermark follows every accept.
+	Votes bool
 
 	member   *observerHooks
 	current  *learnerRun // set while running; touched only by the loop
@@ -54,6 +62,10 @@ var _ cluster.Discovery = (*Observer)(nil)
 
 // observerHooks connect a member's learner to its acceptor and proposer.
 type observerHooks struct {
+	// self is this member's name among the voters; local observes its own
+	// acceptor in process (no encoding, no network), with votes.
+	self      string
+	local     func(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error
 	decided   func([]core.Entry)
 	delivered func([]core.Delivery, uint64)
 	fillHole  func()
@@ -131,7 +143,7 @@ func (o *Observer) Start(ctx context.Context, membership *cluster.Membership) er
 
 type streamEvent struct {
 	voter int
-	entry *Proposal
+	entry core.Entry
 }
 
 func (o *Observer) run(ctx context.Context, voters []string) error {
@@ -169,6 +181,10 @@ func (o *Observer) run(ctx context.Context, voters []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if o.member != nil && o.member.local != nil && name == o.member.self {
+				o.localStream(ctx, i, events, resync[i], clock, log)
+				return
+			}
 			o.stream(ctx, i, name, events, resync[i], clock, log)
 		}()
 	}
@@ -225,12 +241,12 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 		case <-ctx.Done():
 			return
 		case ev := <-events:
-			l.learner.Observe(ev.voter, entryFromWire(ev.entry))
+			l.learner.Observe(ev.voter, ev.entry)
 			// Take whatever else is already queued before acting.
 			for more := true; more; {
 				select {
 				case ev = <-events:
-					l.learner.Observe(ev.voter, entryFromWire(ev.entry))
+					l.learner.Observe(ev.voter, ev.entry)
 				default:
 					more = false
 				}
@@ -364,7 +380,7 @@ func (o *Observer) stream(ctx context.Context, voter int, name string, events ch
 			client = c
 		}
 		sctx, cancel := context.WithCancel(ctx)
-		st, err := client.Observe(sctx, &Request{Slot: o.next.Load()})
+		st, err := client.Observe(sctx, &Request{Slot: o.next.Load(), ChosenOnly: !o.Votes})
 		if err != nil || st == nil {
 			cancel()
 			log.Debug("paxos: opening an Observe stream failed", "member", name, "err", err)
@@ -391,7 +407,7 @@ func (o *Observer) stream(ctx context.Context, voter int, name string, events ch
 			}
 			b.reset()
 			select {
-			case events <- streamEvent{voter: voter, entry: p}:
+			case events <- streamEvent{voter: voter, entry: entryFromWire(p)}:
 			case <-sctx.Done():
 			}
 			if sctx.Err() != nil {
@@ -401,6 +417,42 @@ func (o *Observer) stream(ctx context.Context, voter int, name string, events ch
 		close(done)
 		cancel()
 		_ = st.Close()
+		if !sleep(ctx, clock, b.next()) {
+			return
+		}
+	}
+}
+
+// localStream observes the member's own acceptor in process.
+func (o *Observer) localStream(ctx context.Context, voter int, events chan<- streamEvent,
+	resync <-chan struct{}, clock clockwork.Clock, log *slog.Logger) {
+	b := backoff{max: o.MaxBackoff}
+	for ctx.Err() == nil {
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-resync:
+				cancel()
+			case <-done:
+			}
+		}()
+		err := o.member.local(sctx, cancel, o.next.Load(), true, func(e core.Entry) error {
+			select {
+			case events <- streamEvent{voter: voter, entry: e}:
+				return nil
+			case <-sctx.Done():
+				return sctx.Err()
+			}
+		})
+		close(done)
+		cancel()
+		if errors.Is(err, ErrStopped) {
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			log.Debug("paxos: observing the member's own acceptor ended", "err", err)
+		}
 		if !sleep(ctx, clock, b.next()) {
 			return
 		}

@@ -78,6 +78,8 @@ func New(cfg *Config) (*Paxos, error) {
 	p.Proposer.member = mp
 	p.Observer = Observer{Dialer: c.ObserverDialer, Log: c.RecordedLog, Logger: c.Logger, Clock: c.Clock, MaxBackoff: c.MaxBackoff}
 	p.Observer.member = &observerHooks{
+		self:  c.Self,
+		local: acc.observe,
 		decided: func(es []core.Entry) {
 			if err := acc.learn(es); err != nil && !errors.Is(err, ErrStopped) {
 				log.Warn("paxos: recording learned entries in the acceptor", "err", err)
