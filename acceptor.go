@@ -246,24 +246,41 @@ func (a *acceptor) Accept(ctx context.Context, in *Proposal) (*Proposal, error) 
 	return acceptedToWire(r), nil
 }
 
-// learn takes entries the member's learner knows are chosen (catch-up).
+// learn takes entries the member's learner knows are chosen (catch-up). It
+// never waits for the Log: the learner must not stall behind a sync. Writes
+// it needs (entries this acceptor missed) are made on a goroutine of their
+// own, in order with everything else.
 func (a *acceptor) learn(es []core.Entry) error {
 	if err := a.enter(); err != nil {
 		return err
 	}
-	defer a.inflight.Done()
 	a.mu.Lock()
 	if err := a.ready(); err != nil {
 		a.mu.Unlock()
+		a.inflight.Done()
 		return err
 	}
 	var ws []core.Write
 	for _, e := range es {
 		ws = append(ws, a.core.Learn(e)...)
 	}
+	if len(ws) == 0 && !a.writing && len(a.queue) == 0 {
+		// Nothing to write and nothing before it in flight: what the core
+		// now knows chosen is durable already.
+		a.published([]*ticket{{chosen: a.core.Chosen()}})
+		a.mu.Unlock()
+		a.inflight.Done()
+		return nil
+	}
 	t := a.enqueue(ws)
 	a.mu.Unlock()
-	return a.commit(t)
+	go func() {
+		defer a.inflight.Done()
+		if err := a.commit(t); err != nil && !errors.Is(err, ErrStopped) {
+			a.log.Warn("paxos: recording learned entries in the acceptor", "err", err)
+		}
+	}()
+	return nil
 }
 
 // leader returns what this acceptor knows of the current leader.

@@ -194,6 +194,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		AcceptedLog: store.WithPrefix("accepted"),
 		RecordedLog: recorded,
 		AcceptorDialer: func(_ context.Context, member string) (AcceptorClient, error) {
+			if member == n.addr {
+				return localClient{n.paxos}, nil // no round trip through the kernel to itself
+			}
 			return n.dial(ctx, member, dialOpts), nil
 		},
 		ObserverDialer: func(_ context.Context, member string) (ObserverClient, error) {
@@ -277,6 +280,19 @@ func mirror(ctx context.Context, src, dst *cluster.Membership) {
 			dst.Add(ch.Active)
 		}
 	}
+}
+
+// localClient calls a member's own acceptor and proposer in process.
+type localClient struct{ p *Paxos }
+
+func (l localClient) Prepare(ctx context.Context, r *Request) (*Promise, error) {
+	return l.p.Prepare(ctx, r)
+}
+func (l localClient) Accept(ctx context.Context, in *Proposal) (*Proposal, error) {
+	return l.p.Accept(ctx, in)
+}
+func (l localClient) Forward(ctx context.Context, in *Proposal) (*Proposal, error) {
+	return l.p.Forward(ctx, in)
 }
 
 // dial returns the one client connection this member keeps to a peer;

@@ -290,11 +290,12 @@ func (l *learnerRun) checkHole(now time.Time) {
 // write was being retried.
 func (l *learnerRun) handle(ctx context.Context, out core.LearnerOutput, resync []chan struct{}, clock clockwork.Clock, log *slog.Logger) bool {
 	if l.hooks != nil {
-		if len(out.Decided) > 0 && l.hooks.decided != nil {
-			l.hooks.decided(out.Decided)
-		}
+		// The proposer first: its callers wait on deliveries.
 		if len(out.Deliveries) > 0 && l.hooks.delivered != nil {
 			l.hooks.delivered(out.Deliveries, l.learner.Next()-1)
+		}
+		if len(out.Decided) > 0 && l.hooks.decided != nil {
+			l.hooks.decided(out.Decided)
 		}
 	}
 	for _, v := range out.Resync {
