@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -274,11 +275,11 @@ func TestNoGoroutinesLeftAfterStop(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := c.Members[i%3].Paxos().Propose(ctx, fmt.Appendf(nil, "v%d", i))
-			require.NoError(t, err)
+			assert.NoError(t, err)
 		}()
 	}
 	wg.Wait()
-	c.Members[1].Stop()
+	require.NoError(t, c.Members[1].Stop())
 	require.NoError(t, c.Members[1].Start())
 	_, err = c.Members[1].Paxos().Propose(ctx, []byte("after restart"))
 	require.NoError(t, err)
@@ -386,4 +387,71 @@ func TestStartSurvivesFailingDialers(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, 5, fails["acc"], "dialed again only after a failure")
 	require.Equal(t, 3, fails["obs"])
+}
+
+// A member over Badger whose DB is closed as soon as Start returned: the
+// rest of the cluster keeps calling it, and nothing touches the DB.
+func TestNothingTouchesBadgerAfterStartReturns(t *testing.T) {
+	dir := t.TempDir()
+	watch := &logWatch{}
+	c := paxostest.NewCluster(t, paxostest.Options{Members: 3, Seed: 9, Storage: func(i int) (paxostest.Logs, error) {
+		if i != 0 {
+			mem := &paxos.Memory{}
+			return paxostest.Logs{Promise: mem.WithPrefix("p"), Accepted: mem.WithPrefix("a"), Recorded: mem.WithPrefix("r")}, nil
+		}
+		db, err := paxos.OpenBadger(dir, nil)
+		if err != nil {
+			return paxostest.Logs{}, err
+		}
+		b := &paxos.Badger{DB: db}
+		return paxostest.Logs{
+			Promise:  watchLog{b.WithPrefix("p"), watch},
+			Accepted: watchLog{b.WithPrefix("a"), watch},
+			Recorded: watchLog{b.WithPrefix("r"), watch},
+			Close: func() error {
+				watch.closed.Store(true) // Start has returned
+				return db.Close()
+			},
+		}, nil
+	}})
+	ctx := testContext(t)
+	stopLoad := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				if p := c.Members[w%3].Paxos(); p != nil {
+					cctx, cancel := context.WithTimeout(ctx, time.Second)
+					_, _ = p.Propose(cctx, fmt.Appendf(nil, "w%d-%d", w, k))
+					cancel()
+				}
+			}
+		}()
+	}
+	m0 := c.Members[0].Paxos()
+	require.Eventually(t, func() bool { return m0.Recorded() >= 30 }, waitLong, time.Millisecond)
+	require.NoError(t, c.Members[0].Stop()) // Start returned, then the DB closed
+	require.True(t, watch.closed.Load())
+	before := c.Members[1].Paxos().Recorded()
+	require.Eventually(t, func() bool { return c.Members[1].Paxos().Recorded() >= before+30 }, waitLong, time.Millisecond)
+	// A stale connection still reaching the stopped member.
+	_, err := m0.Accept(ctx, &paxos.Proposal{ID: 1 << 62, Slot: 1})
+	require.ErrorIs(t, err, paxos.ErrStopped)
+	close(stopLoad)
+	wg.Wait()
+	require.Empty(t, watch.lateCalls(), "Log calls after Start returned")
+
+	// The member comes back over the reopened DB and catches up.
+	require.NoError(t, c.Members[0].Start())
+	pos, err := c.Members[0].Paxos().ProposeIndex(ctx, []byte("back"))
+	require.NoError(t, err)
+	_, err = c.WaitConverged(ctx, pos)
+	require.NoError(t, err)
 }
