@@ -231,24 +231,7 @@ func TestNothingTouchesLogsAfterStartReturns(t *testing.T) {
 		runs[i] = start(t, p, membershipOf(names...))
 	}
 	ctx := testContext(t)
-	stopLoad := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; ; k++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				cctx, cancel := context.WithTimeout(ctx, time.Second)
-				_, _ = members[w%3].Propose(cctx, fmt.Appendf(nil, "w%d-%d", w, k))
-				cancel()
-			}
-		}()
-	}
+	stopLoad := proposeInBackground(8, func(w int) *paxos.Paxos { return members[w%3] })
 	require.Eventually(t, func() bool { return members[0].Recorded() >= 50 }, waitLong, time.Millisecond)
 	net.Register("m0", nil)
 	require.NoError(t, runs[0].stop(t))
@@ -259,8 +242,7 @@ func TestNothingTouchesLogsAfterStartReturns(t *testing.T) {
 	require.Eventually(t, func() bool { return members[1].Recorded() >= before+50 }, waitLong, time.Millisecond)
 	_, err := members[0].Prepare(ctx, &paxos.Request{ID: 1 << 62})
 	require.ErrorIs(t, err, paxos.ErrStopped)
-	close(stopLoad)
-	wg.Wait()
+	stopLoad()
 	require.Empty(t, watch.lateCalls(), "Log calls after Start returned")
 }
 
@@ -313,7 +295,7 @@ func TestExpectedVotersWaitsForTheMembership(t *testing.T) {
 	}
 	// Discovery fills the memberships over time.
 	for i := range views {
-		views[i].Add(names[:2])
+		views[i].Add([]string{names[(i+1)%3]}) // two of three known
 	}
 	for _, p := range members {
 		require.Nil(t, p.Voters(), "froze with two of three")
@@ -323,6 +305,8 @@ func TestExpectedVotersWaitsForTheMembership(t *testing.T) {
 	}
 	require.NoError(t, <-res)
 	for _, p := range members {
+		// A majority sufficed for the proposal; each member freezes on its own.
+		require.Eventually(t, func() bool { return len(p.Voters()) == 3 }, waitLong, time.Millisecond)
 		require.Equal(t, names, p.Voters())
 	}
 }
@@ -415,26 +399,7 @@ func TestNothingTouchesBadgerAfterStartReturns(t *testing.T) {
 		}, nil
 	}})
 	ctx := testContext(t)
-	stopLoad := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; ; k++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				if p := c.Members[w%3].Paxos(); p != nil {
-					cctx, cancel := context.WithTimeout(ctx, time.Second)
-					_, _ = p.Propose(cctx, fmt.Appendf(nil, "w%d-%d", w, k))
-					cancel()
-				}
-			}
-		}()
-	}
+	stopLoad := proposeInBackground(6, func(w int) *paxos.Paxos { return c.Members[w%3].Paxos() })
 	m0 := c.Members[0].Paxos()
 	require.Eventually(t, func() bool { return m0.Recorded() >= 30 }, waitLong, time.Millisecond)
 	require.NoError(t, c.Members[0].Stop()) // Start returned, then the DB closed
@@ -444,8 +409,7 @@ func TestNothingTouchesBadgerAfterStartReturns(t *testing.T) {
 	// A stale connection still reaching the stopped member.
 	_, err := m0.Accept(ctx, &paxos.Proposal{ID: 1 << 62, Slot: 1})
 	require.ErrorIs(t, err, paxos.ErrStopped)
-	close(stopLoad)
-	wg.Wait()
+	stopLoad()
 	require.Empty(t, watch.lateCalls(), "Log calls after Start returned")
 
 	// The member comes back over the reopened DB and catches up.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mjpitz/myago/paxos"
@@ -107,24 +108,7 @@ func (h *countingHandler) count() int {
 
 // runObserver runs o.Start until stop is called (or the test ends).
 func runObserver(t *testing.T, o *paxos.Observer, voters []string) (stop func() error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- o.Start(ctx, membershipOf(voters...)) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-done:
-			case <-time.After(waitLong):
-				t.Fatal("Observer.Start did not return")
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
+	return background(t, func(ctx context.Context) error { return o.Start(ctx, membershipOf(voters...)) })
 }
 
 func proposeAll(t *testing.T, c *paxostest.Cluster, from, to int) []string {
@@ -201,7 +185,7 @@ func TestObserverRetriesFailedBatches(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := c.Members[0].Paxos().Propose(ctx, fmt.Appendf(nil, "b%02d", i))
-			require.NoError(t, err)
+			assert.NoError(t, err)
 		}()
 	}
 	wg.Wait()

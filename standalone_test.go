@@ -17,22 +17,9 @@ import (
 
 type acceptorDialer = func(ctx context.Context, member string) (paxos.AcceptorClient, error)
 
-// startMulti runs m.Start on a goroutine until the test ends (or stop).
+// startMulti runs m.Start until stop is called (or the test ends).
 func startMulti(t *testing.T, m *paxos.MultiAcceptorClient, voters []string) (stop func() error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Start(ctx, membershipOf(voters...)) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			err = <-done
-		})
-		return err
-	}
-	t.Cleanup(func() { _ = stop() })
-	return stop
+	return background(t, func(ctx context.Context) error { return m.Start(ctx, membershipOf(voters...)) })
 }
 
 // blackhole is an acceptor that never answers (until the call's context
