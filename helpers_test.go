@@ -78,6 +78,59 @@ func (r *running) stop(t testing.TB) error {
 	}
 }
 
+// proposeInBackground runs workers proposers, worker w on member(w) (nil:
+// skip a turn), each Propose bounded by a second, errors ignored, until
+// the returned stop is called.
+func proposeInBackground(workers int, member func(w int) *paxos.Paxos) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if p := member(w); p != nil {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					_, _ = p.Propose(ctx, fmt.Appendf(nil, "w%d-%d", w, k))
+					cancel()
+				}
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// background runs fn on a goroutine until the returned stop is called (or
+// the test ends); stop returns fn's error.
+func background(t testing.TB, fn func(ctx context.Context) error) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(waitLong):
+				t.Errorf("still running %v after its context ended", waitLong)
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
 // singleMember starts a one-voter member "m0" on its own network.
 func singleMember(t testing.TB, configure func(*paxos.Config)) (*paxos.Paxos, *running, *paxos.Config) {
 	t.Helper()

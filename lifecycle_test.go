@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -230,24 +231,7 @@ func TestNothingTouchesLogsAfterStartReturns(t *testing.T) {
 		runs[i] = start(t, p, membershipOf(names...))
 	}
 	ctx := testContext(t)
-	stopLoad := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; ; k++ {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				cctx, cancel := context.WithTimeout(ctx, time.Second)
-				_, _ = members[w%3].Propose(cctx, fmt.Appendf(nil, "w%d-%d", w, k))
-				cancel()
-			}
-		}()
-	}
+	stopLoad := proposeInBackground(8, func(w int) *paxos.Paxos { return members[w%3] })
 	require.Eventually(t, func() bool { return members[0].Recorded() >= 50 }, waitLong, time.Millisecond)
 	net.Register("m0", nil)
 	require.NoError(t, runs[0].stop(t))
@@ -258,8 +242,7 @@ func TestNothingTouchesLogsAfterStartReturns(t *testing.T) {
 	require.Eventually(t, func() bool { return members[1].Recorded() >= before+50 }, waitLong, time.Millisecond)
 	_, err := members[0].Prepare(ctx, &paxos.Request{ID: 1 << 62})
 	require.ErrorIs(t, err, paxos.ErrStopped)
-	close(stopLoad)
-	wg.Wait()
+	stopLoad()
 	require.Empty(t, watch.lateCalls(), "Log calls after Start returned")
 }
 
@@ -274,11 +257,11 @@ func TestNoGoroutinesLeftAfterStop(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, err := c.Members[i%3].Paxos().Propose(ctx, fmt.Appendf(nil, "v%d", i))
-			require.NoError(t, err)
+			assert.NoError(t, err)
 		}()
 	}
 	wg.Wait()
-	c.Members[1].Stop()
+	require.NoError(t, c.Members[1].Stop())
 	require.NoError(t, c.Members[1].Start())
 	_, err = c.Members[1].Paxos().Propose(ctx, []byte("after restart"))
 	require.NoError(t, err)
@@ -312,7 +295,7 @@ func TestExpectedVotersWaitsForTheMembership(t *testing.T) {
 	}
 	// Discovery fills the memberships over time.
 	for i := range views {
-		views[i].Add(names[:2])
+		views[i].Add([]string{names[(i+1)%3]}) // two of three known
 	}
 	for _, p := range members {
 		require.Nil(t, p.Voters(), "froze with two of three")
@@ -322,6 +305,8 @@ func TestExpectedVotersWaitsForTheMembership(t *testing.T) {
 	}
 	require.NoError(t, <-res)
 	for _, p := range members {
+		// A majority sufficed for the proposal; each member freezes on its own.
+		require.Eventually(t, func() bool { return len(p.Voters()) == 3 }, waitLong, time.Millisecond)
 		require.Equal(t, names, p.Voters())
 	}
 }
@@ -400,4 +385,51 @@ func TestStartSurvivesFailingDialers(t *testing.T) {
 	require.Equal(t, 5, dials["acc m1"], "dialed again only after a failure")
 	require.Equal(t, 0, dials["obs m0"], "the member observes its own acceptor in process")
 	require.Equal(t, 3, dials["obs m1"])
+}
+
+// A member over Badger whose DB is closed as soon as Start returned: the
+// rest of the cluster keeps calling it, and nothing touches the DB.
+func TestNothingTouchesBadgerAfterStartReturns(t *testing.T) {
+	dir := t.TempDir()
+	watch := &logWatch{}
+	c := paxostest.NewCluster(t, paxostest.Options{Members: 3, Seed: 9, Storage: func(i int) (paxostest.Logs, error) {
+		if i != 0 {
+			mem := &paxos.Memory{}
+			return paxostest.Logs{Promise: mem.WithPrefix("p"), Accepted: mem.WithPrefix("a"), Recorded: mem.WithPrefix("r")}, nil
+		}
+		db, err := paxos.OpenBadger(dir, nil)
+		if err != nil {
+			return paxostest.Logs{}, err
+		}
+		b := &paxos.Badger{DB: db}
+		return paxostest.Logs{
+			Promise:  watchLog{b.WithPrefix("p"), watch},
+			Accepted: watchLog{b.WithPrefix("a"), watch},
+			Recorded: watchLog{b.WithPrefix("r"), watch},
+			Close: func() error {
+				watch.closed.Store(true) // Start has returned
+				return db.Close()
+			},
+		}, nil
+	}})
+	ctx := testContext(t)
+	stopLoad := proposeInBackground(6, func(w int) *paxos.Paxos { return c.Members[w%3].Paxos() })
+	m0 := c.Members[0].Paxos()
+	require.Eventually(t, func() bool { return m0.Recorded() >= 30 }, waitLong, time.Millisecond)
+	require.NoError(t, c.Members[0].Stop()) // Start returned, then the DB closed
+	require.True(t, watch.closed.Load())
+	before := c.Members[1].Paxos().Recorded()
+	require.Eventually(t, func() bool { return c.Members[1].Paxos().Recorded() >= before+30 }, waitLong, time.Millisecond)
+	// A stale connection still reaching the stopped member.
+	_, err := m0.Accept(ctx, &paxos.Proposal{ID: 1 << 62, Slot: 1})
+	require.ErrorIs(t, err, paxos.ErrStopped)
+	stopLoad()
+	require.Empty(t, watch.lateCalls(), "Log calls after Start returned")
+
+	// The member comes back over the reopened DB and catches up.
+	require.NoError(t, c.Members[0].Start())
+	pos, err := c.Members[0].Paxos().ProposeIndex(ctx, []byte("back"))
+	require.NoError(t, err)
+	_, err = c.WaitConverged(ctx, pos)
+	require.NoError(t, err)
 }

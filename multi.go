@@ -269,7 +269,7 @@ func (m *MultiAcceptorClient) Prepare(ctx context.Context, req *Request) (*Promi
 	}
 	r := t.Result()
 	if !r.Granted && r.Higher == 0 {
-		return nil, fmt.Errorf("%w: no majority of %d voters answered Prepare(%d)", ErrNoQuorum, len(slots), req.ID)
+		return nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters answered Prepare(%d)", len(slots), req.ID))
 	}
 	return prepareResultToWire(r), nil
 }
@@ -303,5 +303,20 @@ func (m *MultiAcceptorClient) Accept(ctx context.Context, in *Proposal) (*Propos
 	case r.Higher > 0:
 		return &Proposal{ID: r.Higher, Slot: r.Slot}, nil
 	}
-	return nil, fmt.Errorf("%w: no majority of %d voters accepted slot %d", ErrNoQuorum, len(slots), in.Slot)
+	return nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", len(slots), in.Slot))
+}
+
+// noQuorum is the error of a call no majority answered. The voters' calls
+// share the caller's deadline (on timers of their own), so they may all
+// fail as it passes, before fan or even ctx.Err() sees ctx end: the error
+// then wraps the context's error as well.
+func noQuorum(ctx context.Context, what string) error {
+	err := ctx.Err()
+	if dl, ok := ctx.Deadline(); ok && err == nil && !time.Now().Before(dl) {
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNoQuorum, what, err)
+	}
+	return fmt.Errorf("%w: %s", ErrNoQuorum, what)
 }

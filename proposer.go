@@ -144,6 +144,11 @@ func (s *standalone) propose(ctx context.Context, p *Proposer, value []byte) (ui
 		out := s.core.Output()
 		for _, r := range out.Resolved {
 			if r.Seq == seq {
+				// The output that resolves the call also carries the
+				// watermark that tells the acceptors the slot is chosen
+				// (learners that take only decided entries wait for it):
+				// send it before returning, as no goroutine outlives a call.
+				s.accept(ctx, p, out.Accepts, now)
 				return 0, nil
 			}
 		}
@@ -168,22 +173,7 @@ func (s *standalone) propose(ctx context.Context, p *Proposer, value []byte) (ui
 		}
 		if len(out.Accepts) > 0 {
 			busy = true
-			results := make([]core.AcceptResult, len(out.Accepts))
-			var wg sync.WaitGroup
-			for i, m := range out.Accepts {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					cctx, cancel := context.WithTimeout(ctx, time.Duration(core.DefaultRetryNanos))
-					defer cancel()
-					w, err := p.Acceptor.Accept(cctx, acceptToWire(m))
-					results[i] = acceptResultFromWire(m, w, err)
-				}()
-			}
-			wg.Wait()
-			for _, r := range results {
-				s.core.AcceptDone(r, now())
-			}
+			s.accept(ctx, p, out.Accepts, now)
 		}
 		if busy {
 			continue
@@ -199,6 +189,30 @@ func (s *standalone) propose(ctx context.Context, p *Proposer, value []byte) (ui
 		case <-s.clock.After(max(wait, 0)):
 			s.core.Tick(now())
 		}
+	}
+}
+
+// accept sends accepts in parallel, each bounded by the core's retry
+// time, and hands the results to the core.
+func (s *standalone) accept(ctx context.Context, p *Proposer, accepts []core.Accept, now func() int64) {
+	if len(accepts) == 0 {
+		return
+	}
+	results := make([]core.AcceptResult, len(accepts))
+	var wg sync.WaitGroup
+	for i, m := range accepts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, time.Duration(core.DefaultRetryNanos))
+			defer cancel()
+			w, err := p.Acceptor.Accept(cctx, acceptToWire(m))
+			results[i] = acceptResultFromWire(m, w, err)
+		}()
+	}
+	wg.Wait()
+	for _, r := range results {
+		s.core.AcceptDone(r, now())
 	}
 }
 

@@ -26,6 +26,18 @@ type Options struct {
 	Configure func(i int, cfg *paxos.Config)
 	// Logger receives the members' logs (nil: silent).
 	Logger *slog.Logger
+	// Storage, when set, gives member i its Logs instead of Memory ones
+	// (e.g. Badger). It is called every time the member starts, restarts
+	// included, and the Logs' Close once that run's Start has returned: a
+	// crash-restart closes and reopens the database, as a process would.
+	Storage func(i int) (Logs, error)
+}
+
+// Logs are the Logs of one run of a member, and how to release them.
+type Logs struct {
+	Promise, Accepted, Recorded paxos.Log
+	// Close, when set, is called once the run's Start has returned.
+	Close func() error
 }
 
 // Cluster is a set of in-memory members on one Network.
@@ -37,11 +49,15 @@ type Cluster struct {
 	voters []string
 }
 
-// Member is one member of a Cluster: a *paxos.Paxos over Memory Logs that
-// survive its crashes.
+// Member is one member of a Cluster: a *paxos.Paxos over Logs that survive
+// its crashes.
+//
+// Without Options.Storage the Logs are views of one Memory (Storage) and
+// never change. With it, Promise, Accepted and Recorded are replaced at
+// every Start: read them only while the member is stopped, or use Records.
 type Member struct {
 	Name     string
-	Storage  *paxos.Memory
+	Storage  *paxos.Memory // nil with Options.Storage
 	Promise  paxos.Log
 	Accepted paxos.Log
 	Recorded paxos.Log
@@ -52,6 +68,7 @@ type Member struct {
 	paxos  *paxos.Paxos
 	cancel context.CancelFunc
 	done   chan error
+	close  func() error // the running Logs' Close
 }
 
 // NewCluster starts a cluster. It stops every member when the test ends.
@@ -61,7 +78,13 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Fatalf("paxostest: %v", err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() {
+		for _, m := range c.Members {
+			if err := m.Stop(); err != nil {
+				t.Errorf("paxostest: stopping %s: %v", m.Name, err)
+			}
+		}
+	})
 	return c
 }
 
@@ -75,9 +98,12 @@ func Start(opts Options) (*Cluster, error) {
 		c.voters = append(c.voters, fmt.Sprintf("m%d", i))
 	}
 	for i, name := range c.voters {
-		mem := &paxos.Memory{}
-		m := &Member{Name: name, Storage: mem, Promise: mem.WithPrefix("promise"),
-			Accepted: mem.WithPrefix("accepted"), Recorded: mem.WithPrefix("recorded"), c: c, index: i}
+		m := &Member{Name: name, c: c, index: i}
+		if opts.Storage == nil {
+			mem := &paxos.Memory{}
+			m.Storage, m.Promise, m.Accepted, m.Recorded = mem, mem.WithPrefix("promise"),
+				mem.WithPrefix("accepted"), mem.WithPrefix("recorded")
+		}
 		c.Members = append(c.Members, m)
 	}
 	for _, m := range c.Members {
@@ -92,10 +118,11 @@ func Start(opts Options) (*Cluster, error) {
 // Voters returns the members' names.
 func (c *Cluster) Voters() []string { return append([]string(nil), c.voters...) }
 
-// Close stops every member.
+// Close stops every member. Errors closing Logs (see Options.Storage) are
+// ignored; call Member.Stop to see them.
 func (c *Cluster) Close() {
 	for _, m := range c.Members {
-		m.Stop()
+		_ = m.Stop()
 	}
 }
 
@@ -105,6 +132,13 @@ func (m *Member) Start() error {
 	defer m.mu.Unlock()
 	if m.paxos != nil {
 		return fmt.Errorf("paxostest: %s is running", m.Name)
+	}
+	if m.c.opts.Storage != nil {
+		logs, err := m.c.opts.Storage(m.index)
+		if err != nil {
+			return fmt.Errorf("paxostest: storage of %s: %w", m.Name, err)
+		}
+		m.Promise, m.Accepted, m.Recorded, m.close = logs.Promise, logs.Accepted, logs.Recorded, logs.Close
 	}
 	cfg := &paxos.Config{
 		Clock:          clockwork.NewRealClock(),
@@ -122,7 +156,7 @@ func (m *Member) Start() error {
 	}
 	p, err := paxos.New(cfg)
 	if err != nil {
-		return err
+		return errors.Join(err, m.closeLogs())
 	}
 	membership := &cluster.Membership{}
 	membership.Add(m.c.voters)
@@ -135,17 +169,30 @@ func (m *Member) Start() error {
 }
 
 // Stop stops the member as a crash would: it disappears from the network
-// and its Start returns; its Logs stay.
-func (m *Member) Stop() {
+// and its Start returns; its Logs stay (with Options.Storage they are
+// closed, and Stop returns the error of their Close). Stopping a stopped
+// member does nothing.
+func (m *Member) Stop() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.paxos == nil {
-		return
+		return nil
 	}
 	m.c.Net.Register(m.Name, nil)
 	m.cancel()
-	<-m.done
+	err := <-m.done
 	m.paxos, m.cancel, m.done = nil, nil, nil
+	return errors.Join(err, m.closeLogs())
+}
+
+// closeLogs closes the Logs of the run that ended. Called with mu held.
+func (m *Member) closeLogs() error {
+	closeFn := m.close
+	m.close = nil
+	if closeFn == nil {
+		return nil
+	}
+	return closeFn()
 }
 
 // Paxos returns the running member (nil while stopped).
@@ -155,8 +202,31 @@ func (m *Member) Paxos() *paxos.Paxos {
 	return m.paxos
 }
 
-// Records returns every value the member has recorded, by position.
+// Records returns every value the member has recorded, by position. With
+// Options.Storage it needs the member running (its Logs are closed
+// otherwise).
 func (m *Member) Records() ([]paxos.Proposal, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.records()
+}
+
+// runningRecords is Records of a running member; false when it is stopped.
+func (m *Member) runningRecords() ([]paxos.Proposal, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.paxos == nil {
+		return nil, false, nil
+	}
+	recs, err := m.records()
+	return recs, true, err
+}
+
+// records reads the RecordedLog. Called with mu held.
+func (m *Member) records() ([]paxos.Proposal, error) {
+	if m.Recorded == nil {
+		return nil, fmt.Errorf("paxostest: %s has never started", m.Name)
+	}
 	var out []paxos.Proposal
 	err := m.Recorded.Range(1, math.MaxUint64, paxos.Proposal{}, func(msg interface{}) error {
 		out = append(out, *msg.(*paxos.Proposal))
@@ -175,19 +245,21 @@ var ErrDiverged = errors.New("paxostest: members recorded different values")
 func (c *Cluster) WaitConverged(ctx context.Context, pos uint64) ([]paxos.Proposal, error) {
 	for {
 		var (
-			ref  []paxos.Proposal
-			same = true
+			ref   []paxos.Proposal
+			first = true
+			same  = true
 		)
 		for _, m := range c.Members {
-			if m.Paxos() == nil {
-				continue
-			}
-			recs, err := m.Records()
+			recs, running, err := m.runningRecords()
 			if err != nil {
 				return nil, err
 			}
-			if ref == nil {
-				ref = recs
+			if !running {
+				continue
+			}
+			if first {
+				// Not ref == nil: a member that recorded nothing counts.
+				ref, first = recs, false
 				continue
 			}
 			n := min(len(ref), len(recs))

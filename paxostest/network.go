@@ -91,15 +91,36 @@ func (n *Network) route(from, to string) (Server, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s, ok := n.servers[to]
-	switch {
-	case !ok:
+	if !ok {
 		return nil, fmt.Errorf("%w: %s is down", ErrUnreachable, to)
-	case from != to && (n.cut[[2]string{from, to}] || n.isolated[from] || n.isolated[to]):
-		return nil, fmt.Errorf("%w: %s -> %s is cut", ErrUnreachable, from, to)
-	case from != to && n.drop > 0 && n.rnd.Float64() < n.drop:
-		return nil, fmt.Errorf("%w: %s -> %s dropped", ErrUnreachable, from, to)
+	}
+	if err := n.link(from, to); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// reply reports whether a reply from to reaches from. The caller need not
+// be a registered server: clients that are not members (a standalone
+// proposer, an observer) get replies too.
+func (n *Network) reply(to, from string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.link(to, from)
+}
+
+// link applies cuts, isolation and drops to one message. Called with mu
+// held.
+func (n *Network) link(from, to string) error {
+	switch {
+	case from == to:
+		return nil
+	case n.cut[[2]string{from, to}] || n.isolated[from] || n.isolated[to]:
+		return fmt.Errorf("%w: %s -> %s is cut", ErrUnreachable, from, to)
+	case n.drop > 0 && n.rnd.Float64() < n.drop:
+		return fmt.Errorf("%w: %s -> %s dropped", ErrUnreachable, from, to)
+	}
+	return nil
 }
 
 // linked reports whether from still reaches to (for open streams).
@@ -148,7 +169,7 @@ func (c *client) Prepare(ctx context.Context, req *paxos.Request) (*paxos.Promis
 	p, err := s.Prepare(ctx, req)
 	if err == nil {
 		// The reply can be lost too.
-		if _, lost := c.net.route(c.to, c.from); lost != nil {
+		if lost := c.net.reply(c.to, c.from); lost != nil {
 			return nil, lost
 		}
 	}
@@ -162,7 +183,7 @@ func (c *client) Accept(ctx context.Context, in *paxos.Proposal) (*paxos.Proposa
 	}
 	p, err := s.Accept(ctx, in)
 	if err == nil {
-		if _, lost := c.net.route(c.to, c.from); lost != nil {
+		if lost := c.net.reply(c.to, c.from); lost != nil {
 			return nil, lost
 		}
 	}
