@@ -75,6 +75,10 @@ type LeaderOutput struct {
 	Accepts  []Accept  // send to every voter, tally with AcceptTally
 	Learned  []Entry   // slots this leader learned are chosen (Decided)
 	Dropped  []Command // queued commands given back when leadership ended
+	// Uncertain are the commands of unchosen slots when leadership ended:
+	// they may still be chosen there, and their sessions may send them
+	// again at once (learners drop the second copy).
+	Uncertain []Command
 }
 
 type leaderSlot struct {
@@ -503,6 +507,16 @@ func (l *Leader) sendPrepare(now int64) {
 func (l *Leader) stepDown() {
 	l.out.Dropped = append(l.out.Dropped, l.queue...)
 	l.queue = nil
+	slots := make([]uint64, 0, len(l.slots))
+	for slot, s := range l.slots {
+		if !s.chosen {
+			slots = append(slots, slot)
+		}
+	}
+	slices.Sort(slots) // outputs never depend on map order
+	for _, slot := range slots {
+		l.out.Uncertain = append(l.out.Uncertain, l.slots[slot].cmds...)
+	}
 	l.state = Follower
 	l.slots = map[uint64]*leaderSlot{}
 	l.recovered = map[uint64]Entry{}

@@ -371,6 +371,16 @@ func (p *Proposer) collect() {
 			p.held = append(p.held, c)
 		}
 	}
+	// Our commands in slots the lost leadership left unchosen go out again
+	// at once, rather than after RetryNanos: a change of leader should cost
+	// a round trip, not a timeout.
+	for _, c := range lo.Uncertain {
+		if c.Session == p.session.ID() && p.session.Pending(c.Seq) {
+			if fresh, ok := p.session.Sent(c.Seq, "", p.now); ok {
+				p.held = append(p.held, fresh)
+			}
+		}
+	}
 }
 
 func (p *Proposer) at(now int64) {
