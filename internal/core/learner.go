@@ -119,13 +119,19 @@ func (l *Learner) Sessions() int { return l.dedupe.Len() }
 // Buffered returns how many slots the learner holds beyond Next.
 func (l *Learner) Buffered() int { return len(l.slots) }
 
-// Hole returns the next undelivered slot when a later slot is already
-// decided: someone should complete it (phase 1 of a new leader does).
+// Hole returns the next undelivered slot when something shows that it holds
+// or will hold a chosen value the learner cannot learn by itself: a later
+// slot is decided, or acceptors reported accepted entries for it without a
+// majority at one ballot (after partial re-proposals no acceptor may ever
+// mark it decided). The member asks for it to be completed once this has
+// lasted a while; a new leader's phase 1 does.
 func (l *Learner) Hole() (uint64, bool) {
-	if l.maxSeen > l.next {
-		if s, ok := l.slots[l.next]; !ok || s.decided == nil {
-			return l.next, true
-		}
+	s, ok := l.slots[l.next]
+	if ok && s.decided != nil {
+		return 0, false
+	}
+	if l.maxSeen > l.next || (ok && len(s.votes) > 0) {
+		return l.next, true
 	}
 	return 0, false
 }

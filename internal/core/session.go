@@ -25,7 +25,8 @@ type pendingCmd struct {
 // dueItem is a pending command's last send, ordered by time then seq; the
 // heap keeps Tick and NextDue logarithmic in the window size.
 type dueItem struct {
-	at, seq, gen uint64
+	at       int64
+	seq, gen uint64
 }
 
 type dueHeap []dueItem
@@ -125,7 +126,7 @@ func (s *Session) Sent(seq uint64, via string, now int64) (Command, bool) {
 func (s *Session) stamp(p *pendingCmd, now int64) {
 	p.sentAt = now
 	p.gen++
-	heap.Push(&s.due, dueItem{at: uint64(now), seq: p.cmd.Seq, gen: p.gen})
+	heap.Push(&s.due, dueItem{at: now, seq: p.cmd.Seq, gen: p.gen})
 }
 
 // clean drops heap items for commands done or sent again since.
@@ -146,7 +147,7 @@ func (s *Session) Due(now, retry int64) []DueCmd {
 	var due []DueCmd
 	for {
 		s.clean()
-		if len(s.due) == 0 || now-int64(s.due[0].at) < retry {
+		if len(s.due) == 0 || now-s.due[0].at < retry {
 			break
 		}
 		it := heap.Pop(&s.due).(dueItem)
@@ -176,7 +177,7 @@ func (s *Session) NextDue(retry int64) (int64, bool) {
 	if len(s.due) == 0 {
 		return 0, false
 	}
-	return int64(s.due[0].at) + retry, true
+	return s.due[0].at + retry, true
 }
 
 // DueCmd is a pending command due for another attempt.
