@@ -76,7 +76,7 @@ func (a *acceptor) published(batch []*ticket) {
 			if len(a.subs) == 0 {
 				continue
 			}
-			if e.Slot <= a.durable {
+			if e.Slot <= t.chosen { // this step's own watermark: a later step in the batch may overwrite the slot
 				e.Decided = true
 			}
 			for s := range a.subs {
