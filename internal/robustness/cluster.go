@@ -1,3 +1,5 @@
+//go:build unix
+
 package robustness
 
 import (
@@ -5,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,12 +61,13 @@ func startCluster(ctx context.Context, bin, dir string, n int) (*cluster, error)
 	c := &cluster{bin: bin, dir: dir, status: &http.Client{Timeout: time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true}}}
 	var rpcs []string
+	rng, taken := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid()))), map[string]bool{}
 	for i := 0; i < n; i++ {
-		rpc, err := freeAddr()
+		rpc, err := freeAddr(rng, taken)
 		if err != nil {
 			return nil, err
 		}
-		httpAddr, err := freeAddr()
+		httpAddr, err := freeAddr(rng, taken)
 		if err != nil {
 			return nil, err
 		}
@@ -101,15 +106,52 @@ func startCluster(ctx context.Context, bin, dir string, n int) (*cluster, error)
 	return c, nil
 }
 
-// freeAddr reserves a loopback port. The port is free when it returns; a
-// member binds it moments later (and again at each restart).
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// Member ports come from below the system's ephemeral range: a member's
+// port sits unbound while the member is down, and the thousands of
+// connections the run opens would otherwise soon take it as their source
+// port, so the member could not restart.
+const (
+	memberPortMin = 20000
+	memberPortMax = 32000 // Linux's ephemeral range starts at 32768 by default
+)
+
+// freeAddr returns a loopback address with a free port outside the
+// ephemeral range, other than those in taken.
+func freeAddr(rng *rand.Rand, taken map[string]bool) (string, error) {
+	if lo := ephemeralLow(); lo <= memberPortMax {
+		return "", fmt.Errorf("the ephemeral port range starts at %d: no room below it for the members' ports", lo)
 	}
-	addr := l.Addr().String()
-	return addr, l.Close()
+	for range 1000 {
+		addr := fmt.Sprintf("127.0.0.1:%d", memberPortMin+rng.IntN(memberPortMax-memberPortMin))
+		if taken[addr] {
+			continue
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		taken[addr] = true
+		return addr, l.Close()
+	}
+	return "", fmt.Errorf("no free port in [%d, %d)", memberPortMin, memberPortMax)
+}
+
+// ephemeralLow is the lowest port the system hands out to connections
+// (Linux tells; other systems start higher than Linux's default).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return lo
 }
 
 // args are member p's flags: every member's real RPC address as a peer,

@@ -13,4 +13,6 @@
 // -robustness.duration=30m). On failure the history's visualization, the
 // members' logs and their data directories are kept in a directory named in
 // the test log.
+//
+// It runs on Unix: the nemesis pauses members with SIGSTOP and SIGCONT.
 package robustness

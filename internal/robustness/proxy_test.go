@@ -1,3 +1,5 @@
+//go:build unix
+
 package robustness
 
 import (
@@ -54,12 +56,22 @@ func roundTrip(c net.Conn, r *bufio.Reader, line string, deadline time.Duration)
 	return r.ReadString('\n')
 }
 
+// connect dials addr and makes one round trip.
+func connect(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	r := bufio.NewReader(c)
+	got, err := roundTrip(c, r, "hello", 10*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "hello\n", got)
+	return c, r
+}
+
 func TestProxyForwards(t *testing.T) {
 	p := startProxy(t)
-	c, err := net.Dial("tcp", p.addr())
-	require.NoError(t, err)
-	defer c.Close()
-	r := bufio.NewReader(c)
+	c, r := connect(t, p.addr())
 	for _, line := range []string{"a", "bb", "ccc"} {
 		got, err := roundTrip(c, r, line, 10*time.Second)
 		require.NoError(t, err)
@@ -69,15 +81,10 @@ func TestProxyForwards(t *testing.T) {
 
 func TestProxyCutResetsOpenAndNewConnections(t *testing.T) {
 	p := startProxy(t)
-	c, err := net.Dial("tcp", p.addr())
-	require.NoError(t, err)
-	defer c.Close()
-	r := bufio.NewReader(c)
-	_, err = roundTrip(c, r, "before", 10*time.Second)
-	require.NoError(t, err)
+	c, r := connect(t, p.addr())
 
 	p.set(cut, 0)
-	_, err = roundTrip(c, r, "during", 10*time.Second)
+	_, err := roundTrip(c, r, "during", 10*time.Second)
 	require.Error(t, err, "the open connection is reset")
 	var ne net.Error
 	require.False(t, errors.As(err, &ne) && ne.Timeout(), "reset, not a timeout: %v", err)
@@ -85,25 +92,15 @@ func TestProxyCutResetsOpenAndNewConnections(t *testing.T) {
 	require.Error(t, dialAndSend(p.addr()), "a new connection is reset")
 
 	p.set(pass, 0)
-	c3, err := net.Dial("tcp", p.addr())
-	require.NoError(t, err)
-	defer c3.Close()
-	got, err := roundTrip(c3, bufio.NewReader(c3), "after", 10*time.Second)
-	require.NoError(t, err)
-	require.Equal(t, "after\n", got)
+	connect(t, p.addr())
 }
 
 func TestProxyBlackholeHoldsThenDelivers(t *testing.T) {
 	p := startProxy(t)
-	c, err := net.Dial("tcp", p.addr())
-	require.NoError(t, err)
-	defer c.Close()
-	r := bufio.NewReader(c)
-	_, err = roundTrip(c, r, "before", 10*time.Second)
-	require.NoError(t, err)
+	c, r := connect(t, p.addr())
 
 	p.set(blackhole, 0)
-	_, err = roundTrip(c, r, "held", 200*time.Millisecond)
+	_, err := roundTrip(c, r, "held", 200*time.Millisecond)
 	var ne net.Error
 	require.True(t, errors.As(err, &ne) && ne.Timeout(), "nothing comes back while blackholed: %v", err)
 	c2, err := net.Dial("tcp", p.addr())
