@@ -78,6 +78,8 @@ type nemesis struct {
 	start time.Time
 	// gap and hold bound the pause between faults and a fault's length.
 	gapMin, gapMax, holdMin, holdMax time.Duration
+	// kinds are the faults runMinority draws from (default faultKinds).
+	kinds []string
 }
 
 func (n *nemesis) since() time.Duration { return time.Since(n.start) }
@@ -106,7 +108,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func (n *nemesis) runMinority(ctx context.Context) ([]fault, error) {
 	var faults []fault
 	for sleep(ctx, n.between(n.gapMin, n.gapMax)) {
-		kind := faultKinds[n.rng.IntN(len(faultKinds))]
+		kinds := n.kinds
+		if len(kinds) == 0 {
+			kinds = faultKinds
+		}
+		kind := kinds[n.rng.IntN(len(kinds))]
 		size := 1 + n.rng.IntN((len(n.c.procs)-1)/2)
 		targets, leader := n.pick(ctx, size)
 		f, err := n.inject(ctx, kind, targets, leader, false)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ var (
 	flagSeed         = flag.Uint64("robustness.seed", 0, "seed of the clients' and the nemesis's choices (0: from the clock); timing still varies")
 	flagCheckTimeout = flag.Duration("robustness.check-timeout", 5*time.Minute, "bound on the linearizability check (an unfinished check fails the run)")
 	flagRace         = flag.Bool("robustness.race", false, "build the members with -race")
+	flagFaults       = flag.String("robustness.faults", "", "comma-separated fault kinds for the minority-faults run (default all: "+strings.Join(faultKinds, ",")+")")
 )
 
 const clusterSize = 5
@@ -54,6 +56,12 @@ func TestRobustness(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, os.MkdirAll(base, 0o755))
+	kinds := split(*flagFaults)
+	for _, k := range kinds {
+		if !slices.Contains(faultKinds, k) {
+			t.Fatalf("-robustness.faults: unknown kind %q (kinds: %s)", k, strings.Join(faultKinds, ", "))
+		}
+	}
 	seed := *flagSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
@@ -62,7 +70,7 @@ func TestRobustness(t *testing.T) {
 	bin := buildKVStore(t, base)
 
 	t.Run("minority-faults", func(t *testing.T) {
-		runScenario(t, bin, filepath.Join(base, "minority-faults"), scenario{seed: seed, duration: *flagDuration})
+		runScenario(t, bin, filepath.Join(base, "minority-faults"), scenario{seed: seed, duration: *flagDuration, kinds: kinds})
 	})
 	t.Run("majority-loss", func(t *testing.T) {
 		runScenario(t, bin, filepath.Join(base, "majority-loss"), scenario{seed: seed + 1, majority: true})
@@ -72,6 +80,16 @@ func TestRobustness(t *testing.T) {
 		return
 	}
 	_ = os.RemoveAll(base)
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func buildKVStore(t *testing.T, dir string) string {
@@ -92,6 +110,7 @@ type scenario struct {
 	seed     uint64
 	duration time.Duration // the minority-faults run
 	majority bool          // the majority-loss run instead
+	kinds    []string      // the minority faults to draw from (nil: all)
 }
 
 // runScenario runs one cluster, its clients and its nemesis, heals, and
@@ -106,7 +125,7 @@ func runScenario(t *testing.T, bin, dir string, sc scenario) {
 
 	start := time.Now()
 	n := &nemesis{c: c, rng: rand.New(rand.NewPCG(sc.seed, 0x6e656d)), start: start,
-		gapMin: 500 * time.Millisecond, gapMax: 2 * time.Second, holdMin: time.Second, holdMax: 3 * time.Second}
+		gapMin: 500 * time.Millisecond, gapMax: 2 * time.Second, holdMin: time.Second, holdMax: 3 * time.Second, kinds: sc.kinds}
 	var addrs []string
 	for _, p := range c.procs {
 		addrs = append(addrs, p.http)
