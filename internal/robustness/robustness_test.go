@@ -66,7 +66,7 @@ func TestRobustness(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("seed %d (-robustness.seed), artifacts in %s", seed, base)
+	t.Logf("seed %d (-robustness.seed); artifacts, kept if a run fails, in %s", seed, base)
 	bin := buildKVStore(t, base)
 
 	t.Run("minority-faults", func(t *testing.T) {
