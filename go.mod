@@ -3,6 +3,7 @@ module github.com/mjpitz/myago/paxos
 go 1.26.0
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/dgraph-io/badger/v3 v3.2103.5
 	github.com/google/btree v1.1.3
 	github.com/hashicorp/memberlist v0.7.0
