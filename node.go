@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,8 +21,14 @@ import (
 
 // NodeConfig configures NewNode: one call to a running member.
 type NodeConfig struct {
-	// DataDir is where the member's Badger database lives (required unless
-	// InMemory). Only one process may use it at a time.
+	// DataDir is where the member keeps its Badger databases (required
+	// unless InMemory): DataDir/consensus holds the acceptor's promises and
+	// accepted entries, opened with SyncWrites (every write synced before
+	// the member replies); DataDir/recorded holds the RecordedLog and the
+	// learner's checkpoint, written without a sync of its own, because
+	// everything in it can be rebuilt from the acceptors' durable entries
+	// (after a machine crash the learner replays what the recorded log
+	// lost). Only one process may use DataDir at a time.
 	DataDir string
 	// InMemory keeps the member's Logs in memory (paxos.Memory) instead of
 	// Badger: nothing survives the process, so a cluster of such members is
@@ -73,7 +80,8 @@ type NodeConfig struct {
 // yarpc, with discovery. Close stops it.
 type Node struct {
 	paxos    *Paxos
-	db       *badger.DB
+	db       *badger.DB // consensus: synced
+	recDB    *badger.DB // recorded: not synced
 	server   *yarpc.Server
 	listener net.Listener
 	addr     string
@@ -129,22 +137,33 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	log := orDiscard(cfg.Logger)
 	n := &Node{conns: map[string]*clientConn{}}
 	var store Log = &Memory{}
-	if !cfg.InMemory {
-		db, err := OpenBadger(cfg.DataDir, cfg.Logger)
-		if err != nil {
-			return nil, fmt.Errorf("paxos: opening %s (is another process using it?): %w", cfg.DataDir, err)
-		}
-		n.db = db
-		store = &Badger{DB: db}
-	}
+	recordedStore := store
 	fail := func(err error) (*Node, error) {
 		if n.listener != nil {
 			_ = n.listener.Close()
 		}
-		if n.db != nil {
-			_ = n.db.Close()
+		for _, db := range []*badger.DB{n.recDB, n.db} {
+			if db != nil {
+				_ = db.Close()
+			}
 		}
 		return nil, err
+	}
+	if !cfg.InMemory {
+		dir := filepath.Join(cfg.DataDir, "consensus")
+		db, err := OpenBadger(dir, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("paxos: opening %s (is another process using it?): %w", dir, err)
+		}
+		n.db = db
+		store = &Badger{DB: db}
+		dir = filepath.Join(cfg.DataDir, "recorded")
+		rdb, err := badger.Open(BadgerOptions(dir, cfg.Logger).WithSyncWrites(false))
+		if err != nil {
+			return fail(fmt.Errorf("paxos: opening %s: %w", dir, err))
+		}
+		n.recDB = rdb
+		recordedStore = &Badger{DB: rdb, AllowNotDurable: true}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -169,7 +188,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		sid = uint8(i + 1)
 	}
-	recorded := store.WithPrefix("recorded")
+	recorded := recordedStore.WithPrefix("recorded")
 	if cfg.RecordedLog != nil {
 		recorded = cfg.RecordedLog(recorded)
 	}
@@ -352,9 +371,11 @@ func (n *Node) Close() error {
 			_ = c.cc.Close()
 		}
 		n.mu.Unlock()
-		if n.db != nil {
-			if err := n.db.Close(); err != nil {
-				errs = append(errs, err)
+		for _, db := range []*badger.DB{n.recDB, n.db} {
+			if db != nil {
+				if err := db.Close(); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 		n.err = errors.Join(errs...)

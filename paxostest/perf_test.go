@@ -8,15 +8,20 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mjpitz/myago/paxos"
 )
 
-var perfClients = flag.Int("perf.clients", 0, "")
+var (
+	perfClients = flag.Int("perf.clients", 0, "")
+	perfWindow  = flag.Int("perf.window", 0, "")
+)
 
 func TestPerfKit(t *testing.T) {
 	if *perfClients == 0 {
 		t.Skip()
 	}
-	c := NewCluster(t, Options{Members: 3})
+	c := NewCluster(t, Options{Members: 3, Configure: func(i int, cfg *paxos.Config) { cfg.WindowSlots = *perfWindow }})
 	ctx := context.Background()
 	p := c.Members[0].Paxos()
 	_, _ = p.ProposeIndex(ctx, []byte("warm"))
@@ -47,5 +52,5 @@ func TestPerfKit(t *testing.T) {
 	}
 	wg.Wait()
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
-	t.Logf("clients=%d ops/s=%.0f p50=%v p99=%v", *perfClients, float64(ops.Load())/3, lats[len(lats)/2], lats[len(lats)*99/100])
+	t.Logf("clients=%d window=%d ops/s=%.0f p50=%v p99=%v", *perfClients, *perfWindow, float64(ops.Load())/3, lats[len(lats)/2], lats[len(lats)*99/100])
 }

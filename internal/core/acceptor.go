@@ -15,6 +15,11 @@ var (
 	ErrEmptyAcceptSlot = errors.New("paxos: an accept for slot 0 carries commands")
 )
 
+// WatermarkStampSlots is how far an acceptor's chosen watermark may move
+// past the last one recorded (on an entry, or on its own) before a commit
+// records it. A restart comes back at most this far behind; never ahead.
+const WatermarkStampSlots = 1024
+
 // DefaultMaxSlotsAhead bounds how far beyond its chosen watermark an acceptor
 // accepts entries: a leader never runs more than its window ahead of what is
 // chosen, so anything further is a bug or hostile input.
@@ -164,9 +169,12 @@ func (a *Acceptor) Accept(m Accept) (Accepted, []Write, error) {
 	} else {
 		a.markWatermark(m.Ballot, m.Chosen)
 		a.advance()
-		if m.Slot == 0 && a.chosen > a.stamped {
-			// An idle leader's commit moved the watermark and no entry
-			// will carry it: record it, so a restart comes back to it.
+		if m.Slot == 0 && a.chosen-a.stamped >= WatermarkStampSlots {
+			// An idle leader's commit moved the watermark far past the last
+			// stamp: record it, so that a restart does not come back far
+			// behind. Not at every commit: the watermark is knowledge, not
+			// a promise, and a sync per commit would double an idle
+			// cluster's syncs.
 			writes = append(writes, Write{Chosen: a.chosen, Watermark: true})
 			a.stamped = a.chosen
 		}

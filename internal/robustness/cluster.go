@@ -379,9 +379,10 @@ type recorded struct {
 	value []byte
 }
 
-// readRecorded reads the recorded log of a stopped member's data directory.
+// readRecorded reads the recorded log of a stopped member's data directory
+// (NodeConfig.DataDir keeps it in its recorded database).
 func readRecorded(dataDir string) ([]recorded, error) {
-	db, err := paxos.OpenBadger(dataDir, nil)
+	db, err := paxos.OpenBadger(filepath.Join(dataDir, "recorded"), nil)
 	if err != nil {
 		return nil, err
 	}
