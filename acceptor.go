@@ -63,7 +63,8 @@ type acceptor struct {
 	writing  bool
 	durable  uint64 // the core's watermark as far as the Logs know
 	hint     leaderHint
-	tail     tail // the newest entries, for Observe
+	heard    uint64 // the highest chosen watermark a leader has sent
+	tail     tail   // the newest entries, for Observe
 	subs     map[*observeSub]struct{}
 	stopped  bool
 	inflight sync.WaitGroup
@@ -237,6 +238,7 @@ func (a *acceptor) Accept(ctx context.Context, in *Proposal) (*Proposal, error) 
 	}
 	if r.Ballot == m.Ballot {
 		a.noteLeader(m.Ballot, "")
+		a.heard = max(a.heard, m.Chosen)
 	}
 	t := a.enqueue(ws)
 	a.mu.Unlock()
@@ -281,6 +283,13 @@ func (a *acceptor) learn(es []core.Entry) error {
 		}
 	}()
 	return nil
+}
+
+// heardChosen returns the highest chosen watermark a leader has sent.
+func (a *acceptor) heardChosen() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.heard
 }
 
 // leader returns what this acceptor knows of the current leader.

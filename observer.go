@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,37 @@ type Observer struct {
 	box      *mailbox
 	next     atomic.Uint64 // the learner's next slot, where streams reopen
 	pos      atomic.Uint64 // the learner's last position
+	remote   gate          // whether streams to the other voters are wanted
+}
+
+// gate is a flag goroutines can wait on.
+type gate struct {
+	mu      sync.Mutex
+	on      bool
+	changed chan struct{}
+}
+
+func (g *gate) set(on bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	if g.on != on {
+		g.on = on
+		close(g.changed)
+		g.changed = make(chan struct{})
+	}
+}
+
+// state returns the flag and a channel closed when it next changes.
+func (g *gate) state() (bool, <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	return g.on, g.changed
 }
 
 var _ cluster.Discovery = (*Observer)(nil)
@@ -64,8 +96,11 @@ var _ cluster.Discovery = (*Observer)(nil)
 type observerHooks struct {
 	// self is this member's name among the voters; local observes its own
 	// acceptor in process (no encoding, no network), with votes.
-	self      string
-	local     func(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error
+	self  string
+	local func(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error
+	// heard returns the highest chosen watermark the member's acceptor has
+	// heard from a leader: evidence that the learner is behind.
+	heard     func() uint64
 	decided   func([]core.Entry)
 	delivered func([]core.Delivery, uint64)
 	fillHole  func()
@@ -172,6 +207,12 @@ func (o *Observer) run(ctx context.Context, voters []string) error {
 	o.next.Store(l.learner.Next())
 	o.pos.Store(l.learner.Pos())
 	o.current = l
+	// A member learns from its own acceptor in process and opens streams to
+	// the others only while it lags; an observer without an acceptor of its
+	// own always streams from every voter.
+	lazy := o.member != nil && o.member.local != nil && slices.Contains(voters, o.member.self)
+	o.remote.set(!lazy)
+	l.lazy = lazy
 
 	events := make(chan streamEvent, 1024)
 	resync := make([]chan struct{}, len(voters))
@@ -202,6 +243,10 @@ type learnerRun struct {
 	hooks   *observerHooks
 	hole    uint64
 	holeAt  time.Time
+	lazy    bool      // remote streams only while lagging
+	lagAt   time.Time // since when the learner lags (zero: it does not)
+	okAt    time.Time // since when it has not lagged while streams are on
+	offAt   time.Time // when the streams were last turned off
 }
 
 // restore rebuilds the learner from its checkpoint and the recorded Log.
@@ -258,6 +303,7 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 			}
 		case <-tick.Chan():
 			l.checkHole(clock.Now())
+			l.checkLag(clock.Now())
 		}
 		if !l.handle(ctx, l.learner.Output(), resync, clock, log) {
 			return
@@ -266,6 +312,43 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 		o.pos.Store(l.learner.Pos())
 	}
 }
+
+// checkLag turns the streams to the other voters on when the learner has
+// lagged its own acceptor for a while (entries it cannot deliver, or a leader
+// said more is chosen than it has), and off again once it has kept up for a
+// while. It also turns them on now and then regardless: a member that hears
+// from nobody (its acceptor cut off from every leader) has no evidence that
+// it lags, and must still catch up.
+func (l *learnerRun) checkLag(now time.Time) {
+	if !l.lazy {
+		return
+	}
+	lagging := l.learner.Buffered() > 0 || (l.hooks.heard != nil && l.hooks.heard() >= l.learner.Next())
+	on, _ := l.o.remote.state()
+	if l.offAt.IsZero() {
+		l.offAt = now
+	}
+	switch {
+	case !on && (lagging && !l.lagAt.IsZero() && now.Sub(l.lagAt) >= l.hooks.holeAfter ||
+		now.Sub(l.offAt) >= antiEntropyRounds*l.hooks.holeAfter):
+		l.o.remote.set(true)
+		l.okAt = time.Time{}
+	case lagging && l.lagAt.IsZero():
+		l.lagAt = now
+	case !lagging:
+		l.lagAt = time.Time{}
+		if on && l.okAt.IsZero() {
+			l.okAt = now
+		} else if on && now.Sub(l.okAt) >= 5*l.hooks.holeAfter {
+			l.o.remote.set(false)
+			l.offAt = now
+		}
+	}
+}
+
+// antiEntropyRounds is how many hole timeouts a member goes without
+// checking the other voters for chosen values it missed.
+const antiEntropyRounds = 10
 
 func (l *learnerRun) checkHole(now time.Time) {
 	if l.hooks == nil || l.hooks.fillHole == nil {
@@ -366,6 +449,15 @@ func (o *Observer) stream(ctx context.Context, voter int, name string, events ch
 	var client ObserverClient
 	b := backoff{max: o.MaxBackoff}
 	for ctx.Err() == nil {
+		on, changed := o.remote.state()
+		if !on {
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
 		if client == nil {
 			c, err := o.Dialer(ctx, name)
 			if err == nil && c == nil {
@@ -392,10 +484,20 @@ func (o *Observer) stream(ctx context.Context, voter int, name string, events ch
 		}
 		done := make(chan struct{})
 		go func() {
-			select {
-			case <-resync:
-				cancel()
-			case <-done:
+			for {
+				on, changed := o.remote.state()
+				if !on {
+					cancel() // caught up: streams off until the learner lags again
+					return
+				}
+				select {
+				case <-resync:
+					cancel()
+					return
+				case <-changed:
+				case <-done:
+					return
+				}
 			}
 		}()
 		for {

@@ -80,6 +80,7 @@ func New(cfg *Config) (*Paxos, error) {
 	p.Observer.member = &observerHooks{
 		self:  c.Self,
 		local: acc.observe,
+		heard: acc.heardChosen,
 		decided: func(es []core.Entry) {
 			if err := acc.learn(es); err != nil && !errors.Is(err, ErrStopped) {
 				log.Warn("paxos: recording learned entries in the acceptor", "err", err)
