@@ -35,17 +35,18 @@ func TestLeaderPhaseOneStartsAfterWhatIsKnownChosen(t *testing.T) {
 }
 
 // seed gives acceptor i an accepted entry, as if an earlier leader had sent
-// it only there.
+// it only there (written directly, whatever the acceptor promised since, and
+// the acceptor rebuilt from its store).
 func (c *tcluster) seed(i int, slot, ballot uint64, v ...string) {
 	c.t.Helper()
-	_, ws, err := c.accs[i].acc.Accept(Accept{Ballot: ballot, Slot: slot, Cmds: cmds(v...)})
-	require.NoError(c.t, err)
-	c.accs[i].apply(ws)
-	for _, w := range ws {
-		if w.Entry != nil {
-			c.vote(i, *w.Entry)
-		}
+	a := c.accs[i]
+	e := Entry{Slot: slot, Ballot: ballot, Cmds: cmds(v...)}
+	a.apply([]Write{{Entry: &e, Chosen: a.acc.Chosen()}})
+	if ballot > a.promise.Ballot {
+		a.apply([]Write{{Promise: &PromiseRecord{Ballot: ballot}}})
 	}
+	a.restart()
+	c.vote(i, e)
 }
 
 // acceptsBySlot indexes accepts by slot (the last one for each slot wins).
