@@ -321,6 +321,7 @@ func (n *node) handleProposer(o core.ProposerOutput) {
 		n.write(func(d *disk) { d.ballotMax = max(d.ballotMax, b) }, func() {
 			n.w.note("%s campaign %d", n.name, b)
 			n.prop.Campaign(b, n.now())
+			n.w.maybeCrashAfterCampaign(n)
 		})
 	}
 	for _, r := range o.Resolved {
@@ -414,8 +415,9 @@ func (n *node) forward(f core.Forward) {
 			to = j
 		}
 	}
-	if to < 0 || !n.w.nodes[to].up {
-		// Connection refused: the driver learns it at once.
+	if to < 0 || !n.w.nodes[to].up || n.w.f.noForward {
+		// Connection refused (or no forwarding at all): the driver learns
+		// it at once.
 		n.prop.ForwardFailed(f.To, n.now())
 		return
 	}
