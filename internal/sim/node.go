@@ -321,6 +321,9 @@ func (n *node) handleProposer(o core.ProposerOutput) {
 		n.write(func(d *disk) { d.ballotMax = max(d.ballotMax, b) }, func() {
 			n.w.note("%s campaign %d", n.name, b)
 			n.prop.Campaign(b, n.now())
+			if st, lb := n.prop.Leader().State(); st != core.Follower && lb == b {
+				n.w.checkBallot(n, b)
+			}
 			n.w.maybeCrashAfterCampaign(n)
 		})
 	}

@@ -72,6 +72,7 @@ type world struct {
 	values  map[string]*op // every value ever proposed
 
 	chosen    map[uint64]string // slot -> digest of the chosen batch
+	ballots   map[uint64]string // ballot -> the leadership that used it
 	positions map[uint64]string // position -> value
 	failed    string
 	healed    bool
@@ -100,6 +101,7 @@ func Run(cfg Config) Result {
 		sum:       h.Sum64,
 		values:    map[string]*op{},
 		chosen:    map[uint64]string{},
+		ballots:   map[uint64]string{},
 		positions: map[uint64]string{},
 	}
 	w.res = Result{Seed: cfg.Seed, Nodes: cfg.Nodes, Liveness: cfg.Liveness}
