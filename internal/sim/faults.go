@@ -37,6 +37,10 @@ type faults struct {
 	// promise is durable.
 	campaignCrash    float64
 	campaignCrashMax int64
+	// observeLagMax delays the live part of Observe streams (a slow
+	// stream): learners, and so the acceptors they tell what is chosen,
+	// hear of accepts late.
+	observeLagMax int64
 }
 
 const (
@@ -75,7 +79,10 @@ func drawFaults(r *rand.Rand) faults {
 		f.jumpEvery = 500*ms + r.Int64N(5*s)
 		f.jumpMax = 1 + r.Int64N(3*s)
 	}
-	f.noForward = r.IntN(4) == 0
+	f.noForward = r.IntN(2) == 0
+	if r.IntN(4) != 0 {
+		f.observeLagMax = 1 + r.Int64N(300*ms)
+	}
 	if r.IntN(4) == 0 {
 		f.campaignCrash = 0.05 + r.Float64()*0.25
 		f.campaignCrashMax = 1 + r.Int64N(5*ms)
@@ -86,5 +93,5 @@ func drawFaults(r *rand.Rand) faults {
 func (f *faults) heal() {
 	f.dropRate, f.dupRate, f.tailRate, f.slowSync = 0, 0, 0, 0
 	f.crashEvery, f.pauseEvery, f.splitEvery, f.jumpEvery = 0, 0, 0, 0
-	f.campaignCrash = 0
+	f.campaignCrash, f.observeLagMax = 0, 0
 }

@@ -208,7 +208,7 @@ func (n *node) writeAcceptor(ws []core.Write, done func()) {
 					e.Decided = true
 				}
 				for j := range n.w.nodes {
-					n.w.send(n.id, j, func(dst *node) { dst.learner.Observe(n.id, e) })
+					n.w.sendAfter(n.id, j, n.w.observeLag(), func(dst *node) { dst.learner.Observe(n.id, e) })
 				}
 			}
 		}

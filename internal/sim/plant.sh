@@ -81,7 +81,7 @@ for p in "${patches[@]}"; do
 		sum=$(grep -oE '[0-9]+ of [0-9]+ seeds failed; the first is [0-9]+' "$log/$name.sim" | head -1)
 		first=$(echo "$sum" | grep -oE '[0-9]+$')
 		# the invariant: the word before the first colon after "t=...s: "
-		inv=$(grep -E "seed $first \(" "$log/$name.sim" | head -1 | sed -E 's/.*t=[0-9.]+s: ([a-z-]+):.*/\1/')
+		inv=$(grep -E "seed $first \(" "$log/$name.sim" | head -1 | sed -E 's/.*t=[0-9.]+s: ([^:]+):.*/\1/')
 		sim="TestSimulation: $inv (${sum%%;*})"
 		[ -z "$sum" ] && sim="TestSimulation failed (see $log/$name.sim)"
 	fi
