@@ -211,10 +211,7 @@ func TestBadInputLearner(t *testing.T) {
 	l := NewLearner(LearnerConfig{Voters: 3, WindowSlots: 8}, nil)
 	l.Decide(decided(1, 1, "v"))
 	_ = l.Output()
-	for _, in := range []struct {
-		voter int
-		e     Entry
-	}{
+	for _, in := range []voteIn{
 		{0, vote(0, 1, "slot 0")},
 		{0, vote(2, 0, "ballot 0")},
 		{0, decided(2, 0, "ballot 0 decided")},

@@ -18,44 +18,26 @@ func decided(slot, ballot uint64, v ...string) Entry {
 	return e
 }
 
+// voteIn is one Observe call: an entry reported by a voter's acceptor.
+type voteIn struct {
+	voter int
+	e     Entry
+}
+
 func TestLearnerCountsVotesPerBallot(t *testing.T) {
 	tests := []struct {
-		name   string
-		voters int
-		votes  []struct {
-			voter int
-			e     Entry
-		}
+		name        string
+		voters      int
+		votes       []voteIn
 		wantDecided bool
 	}{
-		{"a majority of three at one ballot", 3, []struct {
-			voter int
-			e     Entry
-		}{{0, vote(1, 2, "a")}, {2, vote(1, 2, "a")}}, true},
-		{"majority-1 of three", 3, []struct {
-			voter int
-			e     Entry
-		}{{0, vote(1, 2, "a")}}, false},
-		{"majority-1 of five", 5, []struct {
-			voter int
-			e     Entry
-		}{{0, vote(1, 2, "a")}, {4, vote(1, 2, "a")}}, false},
-		{"a majority of five", 5, []struct {
-			voter int
-			e     Entry
-		}{{0, vote(1, 2, "a")}, {4, vote(1, 2, "a")}, {3, vote(1, 2, "a")}}, true},
-		{"the same voter twice counts once", 3, []struct {
-			voter int
-			e     Entry
-		}{{1, vote(1, 2, "a")}, {1, vote(1, 2, "a")}}, false},
-		{"a majority split over ballots is not a majority", 3, []struct {
-			voter int
-			e     Entry
-		}{{0, vote(1, 2, "a")}, {1, vote(1, 3, "a")}}, false},
-		{"a single voter is a majority of one", 1, []struct {
-			voter int
-			e     Entry
-		}{{0, vote(1, 2, "a")}}, true},
+		{"a majority of three at one ballot", 3, []voteIn{{0, vote(1, 2, "a")}, {2, vote(1, 2, "a")}}, true},
+		{"majority-1 of three", 3, []voteIn{{0, vote(1, 2, "a")}}, false},
+		{"majority-1 of five", 5, []voteIn{{0, vote(1, 2, "a")}, {4, vote(1, 2, "a")}}, false},
+		{"a majority of five", 5, []voteIn{{0, vote(1, 2, "a")}, {4, vote(1, 2, "a")}, {3, vote(1, 2, "a")}}, true},
+		{"the same voter twice counts once", 3, []voteIn{{1, vote(1, 2, "a")}, {1, vote(1, 2, "a")}}, false},
+		{"a majority split over ballots is not a majority", 3, []voteIn{{0, vote(1, 2, "a")}, {1, vote(1, 3, "a")}}, false},
+		{"a single voter is a majority of one", 1, []voteIn{{0, vote(1, 2, "a")}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
