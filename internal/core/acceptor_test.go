@@ -157,14 +157,16 @@ func TestAcceptorAccept(t *testing.T) {
 		assert.True(t, ws[1].Entry.Decided)
 		assert.Equal(t, uint64(0), a.Chosen(), "slots 1 and 2 are still unknown here")
 	})
-	t.Run("slot 0 carries only the watermark", func(t *testing.T) {
+	t.Run("slot 0 carries only the watermark, written on its own", func(t *testing.T) {
 		a := NewAcceptor()
 		_, _, _ = a.Accept(Accept{Ballot: 5, Slot: 1, Cmds: cmds("x")})
 		r, ws, err := a.Accept(Accept{Ballot: 5, Chosen: 1})
 		require.NoError(t, err)
 		assert.Equal(t, Accepted{Ballot: 5, Chosen: 1}, r)
-		assert.Empty(t, ws)
+		assert.Equal(t, []Write{{Chosen: 1, Watermark: true}}, ws, "no entry will carry it: record it")
 		assert.Equal(t, uint64(1), a.Chosen())
+		_, ws, _ = a.Accept(Accept{Ballot: 5, Chosen: 1})
+		assert.Empty(t, ws, "a watermark already recorded is not written again")
 	})
 }
 
@@ -222,6 +224,21 @@ func TestAcceptorLearn(t *testing.T) {
 		assert.Empty(t, a.Learn(Entry{Slot: 1, Ballot: 7, Cmds: cmds("x")}))
 		assert.Empty(t, a.Learn(Entry{Slot: 0, Ballot: 7}))
 	})
+}
+
+func TestRestoreAcceptorKeepsAnIdleLeadersWatermark(t *testing.T) {
+	m := newMemAcceptor()
+	for _, a := range []Accept{
+		{Ballot: 5, Slot: 1, Cmds: cmds("a")},
+		{Ballot: 5, Slot: 0, Chosen: 1}, // an idle leader's commit
+	} {
+		_, ws, err := m.acc.Accept(a)
+		require.NoError(t, err)
+		m.apply(ws)
+	}
+	require.Equal(t, uint64(1), m.acc.Chosen())
+	m.restart()
+	assert.Equal(t, uint64(1), m.acc.Chosen())
 }
 
 func TestAcceptorChosenAdvancesOverContiguousDecidedSlots(t *testing.T) {

@@ -242,3 +242,66 @@ func TestBadInputLearnerSlotZeroAndBehindAreIgnoredByDecide(t *testing.T) {
 	l.Decide(decided(1, 2, "evil"))
 	assert.Equal(t, []string{"a"}, values(l.Output().Deliveries))
 }
+
+// An entry that comes after a higher slot in the same page is sorted, not
+// dropped: it may be the only report of a chosen value in the new leader's
+// majority (pages are read in slot order, but a page is input from the
+// network, or from a user's Log).
+func TestBadInputOutOfOrderPageKeepsTheChosenValue(t *testing.T) {
+	c := newCluster(t, 3)
+	// Slot 2 holds "v", chosen at ballot 1 on acceptors 0 and 1; slot 3
+	// holds "x" on acceptor 0 only.
+	c.seed(0, 2, 1, "v")
+	c.seed(1, 2, 1, "v")
+	c.seed(0, 3, 1, "x")
+	require.Equal(t, "v", c.chosenValue(2))
+
+	l := NewLeader(LeaderConfig{})
+	require.True(t, l.Campaign(5, 0))
+	p := l.Output().Prepares[0]
+	tl := NewPrepareTally(3, 5, p.From)
+	for _, i := range []int{0, 2} {
+		pr, ws, err := c.accs[i].acc.Prepare(p)
+		require.NoError(t, err)
+		c.accs[i].apply(ws)
+		pr.Entries, pr.More, err = ReadPage(c.accs[i], p.From, pr.Chosen, 16)
+		require.NoError(t, err)
+		if i == 0 {
+			// Acceptor 0's page arrives reordered: [3, 2].
+			pr.Entries[0], pr.Entries[1] = pr.Entries[1], pr.Entries[0]
+		}
+		tl.Add(i, pr)
+	}
+	require.True(t, tl.Done())
+	l.PrepareDone(tl.Result(), 0)
+	out := l.Output().Accepts
+	as := acceptsBySlot(out)
+	require.Contains(t, as, uint64(2))
+	assert.Equal(t, "v", digestOf(as[2].Cmds), "slot 2 was chosen as v")
+	sendTo(c, l, out, 0, 2) // the oracle checks agreement
+	assert.Equal(t, "v", c.chosenValue(2))
+}
+
+// A page that reports a slot twice counts it at its highest ballot.
+func TestBadInputDuplicatedPageEntryCountsAtItsHighestBallot(t *testing.T) {
+	_, entries, _ := MergePromises(1, []Promise{
+		{Ballot: 9, Entries: []Entry{
+			{Slot: 1, Ballot: 1, Cmds: cmds("old")},
+			{Slot: 1, Ballot: 3, Cmds: cmds("new")},
+		}},
+		{Ballot: 9},
+	})
+	require.Len(t, entries, 1)
+	assert.Equal(t, "new", digestOf(entries[0].Cmds))
+}
+
+// A decided entry past the window from a voter out of range asks for no
+// resync: drivers index their streams with the voters Resync names.
+func TestBadInputResyncNamesOnlyVotersInRange(t *testing.T) {
+	l := NewLearner(LearnerConfig{Voters: 3, WindowSlots: 4}, nil)
+	l.Observe(7, decided(100, 1, "far"))
+	l.Observe(1<<20, decided(100, 1, "far"))
+	l.Observe(-1, decided(100, 1, "far"))
+	l.Observe(2, decided(100, 1, "far"))
+	assert.Equal(t, []int{2}, l.Output().Resync)
+}

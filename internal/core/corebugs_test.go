@@ -18,100 +18,42 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// BUG 1: MergePromises drops an entry that comes after a higher slot in the
-// same page ("out of order: ignore"). When that entry is the only report of
-// a chosen value in the new leader's majority, the leader fills the slot
-// with a no-op and a second value is chosen. Pages are built by ReadPage in
-// slot order, so this needs a transport or a user Log that reorders; the
-// issue's bad-input rule still applies: never a change of a chosen value.
-// Sorting the page (or refusing the promise) instead of dropping entries
-// keeps the value.
-func TestCoreBugOutOfOrderPageLosesAChosenValue(t *testing.T) {
-	c := newCluster(t, 3)
-	// Slot 2 holds "v", chosen at ballot 1 on acceptors 0 and 1; slot 3
-	// holds "x" on acceptor 0 only.
-	c.seed(0, 2, 1, "v")
-	c.seed(1, 2, 1, "v")
-	c.seed(0, 3, 1, "x")
-	require.Equal(t, "v", c.chosenValue(2))
-
-	l := NewLeader(LeaderConfig{})
-	require.True(t, l.Campaign(5, 0))
-	p := l.Output().Prepares[0]
-	tl := NewPrepareTally(3, 5, p.From)
-	for _, i := range []int{0, 2} {
-		pr, ws, err := c.accs[i].acc.Prepare(p)
-		require.NoError(t, err)
-		c.accs[i].apply(ws)
-		pr.Entries, pr.More, err = ReadPage(c.accs[i], p.From, pr.Chosen, 16)
-		require.NoError(t, err)
-		if i == 0 {
-			// Acceptor 0's page arrives reordered: [3, 2].
-			pr.Entries[0], pr.Entries[1] = pr.Entries[1], pr.Entries[0]
-		}
-		tl.Add(i, pr)
-	}
-	require.True(t, tl.Done())
-	l.PrepareDone(tl.Result(), 0)
-	for _, a := range l.Output().Accepts {
-		if a.Slot == 2 {
-			assert.Equal(t, "v", digestOf(a.Cmds), "slot 2 was chosen as v; the new leader proposes %q", digestOf(a.Cmds))
-		}
-	}
-}
-
-// BUG 2: a page that reports the same slot twice keeps the first report,
-// even when the second has the higher ballot. An acceptor holds one entry
-// per slot, so this is malformed input, but taking the first instead of the
-// highest ballot can again hide the chosen value (here "new", chosen at
-// ballot 3, loses to "old" at ballot 1).
-func TestCoreBugDuplicatedPageEntryHidesTheHigherBallot(t *testing.T) {
-	_, entries, _ := MergePromises(1, []Promise{
-		{Ballot: 9, Entries: []Entry{
-			{Slot: 1, Ballot: 1, Cmds: cmds("old")},
-			{Slot: 1, Ballot: 3, Cmds: cmds("new")},
-		}},
-		{Ballot: 9},
-	})
-	require.Len(t, entries, 1)
-	assert.Equal(t, "new", digestOf(entries[0].Cmds), "the highest ballot reported for a slot must win")
-}
-
-// BUG 3: Learner.Observe with a voter index out of range ignores the vote,
-// but a decided entry beyond the window from such a voter produces a
-// Resync naming it; the driver indexes its streams with it
-// (observer.go: resync[v]) and would panic. (Drivers pass their own voter
-// indexes today, so this is a robustness gap, not a reachable crash.)
-func TestCoreBugResyncNamesAVoterOutOfRange(t *testing.T) {
-	l := NewLearner(LearnerConfig{Voters: 3, WindowSlots: 4}, nil)
-	l.Observe(7, decided(100, 1, "far"))
-	l.Observe(1<<20, decided(100, 1, "far"))
-	for _, v := range l.Output().Resync {
-		assert.True(t, v >= 0 && v < 3, "Resync names voter %d of 3", v)
-	}
-}
-
-// FINDING 4 (knowledge only, not safety): an accept that moves the chosen
-// watermark without writing an entry (slot 0, or a slot already decided),
-// and Learn of an entry held at the same ballot, advance the acceptor's
-// watermark with no Log write, so RestoreAcceptor comes back with a lower
-// watermark than the acceptor had ("every change it makes is emitted as a
-// Log write" does not hold for this field). Safe — the watermark is
-// knowledge that the next accept or Learn brings back — but the issue asks
-// for a restore to the same state.
+// FINDING 4 (knowledge only, not safety): a slot-0 commit now records the
+// watermark it moves (Write.Watermark), but two other paths still move it
+// with no write: an accept for a slot the acceptor already holds decided
+// (a leader's resend) whose Chosen marks lower slots, and Learn of an entry
+// held at the same ballot. RestoreAcceptor then comes back with a lower
+// watermark than the acceptor had. Safe — the watermark is knowledge that
+// the next accept or Learn brings back — but not "every change is a write".
 func TestCoreBugRestoreLosesTheWatermark(t *testing.T) {
-	m := newMemAcceptor()
-	for _, a := range []Accept{
-		{Ballot: 5, Slot: 1, Cmds: cmds("a")},
-		{Ballot: 5, Slot: 0, Chosen: 1}, // an idle leader's commit
-	} {
-		_, ws, err := m.acc.Accept(a)
+	t.Run("resent accept for a decided slot", func(t *testing.T) {
+		m := newMemAcceptor()
+		for _, a := range []Accept{
+			{Ballot: 5, Slot: 1, Cmds: cmds("a")},
+			{Ballot: 5, Slot: 2, Cmds: cmds("b")},
+		} {
+			_, ws, err := m.acc.Accept(a)
+			require.NoError(t, err)
+			m.apply(ws)
+		}
+		m.apply(m.acc.Learn(Entry{Slot: 2, Ballot: 5, Cmds: cmds("b")})) // slot 2 decided
+		_, ws, err := m.acc.Accept(Accept{Ballot: 5, Slot: 2, Cmds: cmds("b"), Chosen: 1})
 		require.NoError(t, err)
 		m.apply(ws)
-	}
-	require.Equal(t, uint64(1), m.acc.Chosen())
-	m.restart()
-	assert.Equal(t, uint64(1), m.acc.Chosen(), "the watermark survives a restart")
+		require.Equal(t, uint64(2), m.acc.Chosen())
+		m.restart()
+		assert.Equal(t, uint64(2), m.acc.Chosen(), "the watermark survives a restart")
+	})
+	t.Run("learn at the same ballot", func(t *testing.T) {
+		m := newMemAcceptor()
+		_, ws, err := m.acc.Accept(Accept{Ballot: 5, Slot: 1, Cmds: cmds("a")})
+		require.NoError(t, err)
+		m.apply(ws)
+		m.apply(m.acc.Learn(Entry{Slot: 1, Ballot: 5, Cmds: cmds("a")}))
+		require.Equal(t, uint64(1), m.acc.Chosen())
+		m.restart()
+		assert.Equal(t, uint64(1), m.acc.Chosen(), "the watermark survives a restart")
+	})
 }
 
 // BUG 5 (liveness, clock steps back): wantCampaign compares the input time

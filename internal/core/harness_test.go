@@ -17,11 +17,12 @@ import (
 // memAcceptor is an acceptor whose Writes land on a durable store at once
 // (the tests decide what is durable by choosing when to restart).
 type memAcceptor struct {
-	acc     *Acceptor
-	promise PromiseRecord
-	entries map[uint64]Entry
-	stamps  map[uint64]uint64
-	writes  int
+	acc       *Acceptor
+	promise   PromiseRecord
+	entries   map[uint64]Entry
+	stamps    map[uint64]uint64
+	watermark uint64 // the last Watermark write
+	writes    int
 }
 
 func newMemAcceptor() *memAcceptor {
@@ -38,6 +39,9 @@ func (m *memAcceptor) apply(ws []Write) {
 		if w.Entry != nil {
 			m.entries[w.Entry.Slot] = *w.Entry
 			m.stamps[w.Entry.Slot] = w.Chosen
+		}
+		if w.Watermark {
+			m.watermark = max(m.watermark, w.Chosen)
 		}
 	}
 }
@@ -60,7 +64,8 @@ func (m *memAcceptor) Entries(from uint64, fn func(Entry) bool) error {
 }
 
 // restart rebuilds the acceptor from its durable state, the way a driver
-// does: the promise, the stamp of the highest entry, and every entry above.
+// does: the promise, the higher of the stamp of the highest entry and the
+// last Watermark write, and every entry above it.
 func (m *memAcceptor) restart() {
 	var top, stamp uint64
 	for s := range m.entries {
@@ -68,6 +73,7 @@ func (m *memAcceptor) restart() {
 			top, stamp = s, m.stamps[s]
 		}
 	}
+	stamp = max(stamp, m.watermark)
 	var above []Entry
 	var stamps []uint64
 	_ = m.Entries(stamp+1, func(e Entry) bool {

@@ -159,9 +159,13 @@ func TestMergePromises(t *testing.T) {
 		{"entries below from are ignored", 5, []Promise{
 			{Ballot: 9, Entries: []Entry{e(3, 1, "old"), e(5, 1, "a")}},
 		}, 0, []Entry{e(5, 1, "a")}, math.MaxUint64},
-		{"a duplicated entry in one page counts once (the first)", 1, []Promise{
+		{"a duplicated entry in one page counts once", 1, []Promise{
 			{Ballot: 9, Entries: []Entry{e(1, 2, "a"), e(1, 2, "a"), e(2, 2, "b")}},
 		}, 0, []Entry{e(1, 2, "a"), e(2, 2, "b")}, math.MaxUint64},
+		{"a page out of order is sorted, and cut at its highest slot", 1, []Promise{
+			{Ballot: 9, Entries: []Entry{e(3, 1, "c"), e(1, 1, "a"), e(2, 1, "b")}, More: true},
+			{Ballot: 9, Entries: []Entry{e(4, 1, "d")}},
+		}, 0, []Entry{e(1, 1, "a"), e(2, 1, "b"), e(3, 1, "c")}, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

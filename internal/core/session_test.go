@@ -83,16 +83,23 @@ func TestSessionSentAndDue(t *testing.T) {
 	s.New([]byte("a"), 0)   // seq 1
 	s.New([]byte("b"), 50)  // seq 2
 	s.New([]byte("c"), 100) // seq 3
-	_, ok := s.NextDue(10)
+	next, ok := s.NextDue(10)
 	require.True(t, ok)
-	next, _ := s.NextDue(10)
 	assert.Equal(t, int64(10), next)
 	assert.Equal(t, []DueCmd{{Seq: 1}, {Seq: 2}}, s.Due(60, 10), "oldest first")
+	assert.Empty(t, s.Due(60, 10), "a due command is handed out once, until it is sent again")
+	next, _ = s.NextDue(10)
+	assert.Equal(t, int64(110), next, "only seq 3 is waiting on a timer")
 
+	// The caller sends them again.
 	c, ok := s.Sent(1, "m2", 70)
 	require.True(t, ok)
 	assert.Equal(t, uint64(1), c.Seq)
-	assert.Equal(t, []DueCmd{{Seq: 1, Attempts: 1, Via: "m2"}, {Seq: 2}, {Seq: 3}}, s.Due(200, 10))
+	_, ok = s.Sent(2, "", 75)
+	require.True(t, ok)
+	assert.Equal(t, []DueCmd{{Seq: 1, Attempts: 1, Via: "m2"}, {Seq: 2, Attempts: 1}, {Seq: 3}}, s.Due(200, 10),
+		"in the order they were last sent (70, 75, 100)")
+	assert.Equal(t, []DueCmd{{Seq: 1, Attempts: 1, Via: "m2"}}, s.Via("m2"))
 	assert.True(t, s.Pending(1))
 
 	s.Done(1)
@@ -102,6 +109,7 @@ func TestSessionSentAndDue(t *testing.T) {
 	_, ok = s.Sent(1, "", 80)
 	assert.False(t, ok, "a done command is never sent again")
 	assert.False(t, s.Pending(1))
+	assert.Empty(t, s.Via("m2"))
 
 	s.Done(2)
 	s.Done(3)
