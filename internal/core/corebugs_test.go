@@ -99,3 +99,19 @@ func TestCoreBugNewProposerWithANegativeClockNeverCampaigns(t *testing.T) {
 	got = got || p.Output().WantBallot
 	assert.True(t, got, "a new proposer with a command and no leader campaigns at once")
 }
+
+// BUG 6 (same family as 5, minor): Session's due heap orders items by
+// uint64(now), so a command sent at a negative time (a clock read below the
+// epoch, as in the simulator) sorts after every command sent at a positive
+// time, and Due stops at the first item that is not due: a due command is
+// handed out only once the newer one is due too (up to one retry interval
+// late). NextDue reports the newer one's deadline.
+func TestCoreBugSessionDueWithANegativeTime(t *testing.T) {
+	s := NewSession(1, 0)
+	s.New([]byte("a"), -100) // seq 1, sent before the epoch
+	s.New([]byte("b"), 50)   // seq 2
+	assert.Equal(t, []DueCmd{{Seq: 1}}, s.Due(60, 100), "seq 1 has waited 160 >= 100")
+	next, ok := s.NextDue(100)
+	require.True(t, ok)
+	assert.Equal(t, int64(150), next)
+}
