@@ -134,24 +134,9 @@ func TestCoreBugSessionDueWithANegativeTime(t *testing.T) {
 // as a hole.
 func TestCoreBugSplitTailSlotIsNeverAskedFor(t *testing.T) {
 	c := newCluster(t, 3)
-	l1, _ := campaignOn(t, c, LeaderConfig{}, 1, all(3)...)
-	require.True(t, l1.Propose(cmd(1, 1, "x"), 0))
-	sendTo(c, nil, l1.Output().Accepts, 0, 1) // chosen; l1 dies
-	_, as := campaignOn(t, c, LeaderConfig{}, 2, 1, 2)
-	sendTo(c, nil, as, 2) // re-proposed to acceptor 2 only; dies
-	_, as = campaignOn(t, c, LeaderConfig{}, 3, 1, 2)
-	sendTo(c, nil, as, 1) // again, to acceptor 1 only; dies
-	require.Equal(t, "x", c.chosenValue(1))
-
-	// A learner (re)starting now reads every acceptor: x at 1, 3 and 2.
-	l := NewLearner(LearnerConfig{Voters: 3}, nil)
-	for i, a := range c.accs {
-		page, _, err := ReadPage(a, 1, a.acc.Chosen(), 16)
-		require.NoError(t, err)
-		for _, e := range page {
-			l.Observe(i, e)
-		}
-	}
+	splitAChosenSlot(t, c) // x chosen in slot 1, now held at ballots 1, 3 and 2
+	// A learner (re)starting now reads every acceptor.
+	l := learnerReadingAll(t, c)
 	require.Empty(t, l.Output().Deliveries, "no ballot holds a majority")
 	slot, ok := l.Hole()
 	assert.True(t, ok && slot == 1, "slot 1 holds accepted values and cannot be decided: it should be asked for")

@@ -158,26 +158,8 @@ func TestPMSLeaderDiesBetweenPhaseTwoAndItsReply(t *testing.T) {
 // it from a single acceptor's page.
 func TestPMSRecoveryOfAValueChosenAtAnOldBallot(t *testing.T) {
 	c := newCluster(t, 3)
-	l1, _ := campaignOn(t, c, LeaderConfig{}, 1, all(3)...)
-	require.True(t, l1.Propose(cmd(1, 1, "x"), 0))
-	sendTo(c, nil, l1.Output().Accepts, 0, 1)
-	require.Equal(t, "x", c.chosenValue(1))
-
-	_, as := campaignOn(t, c, LeaderConfig{}, 2, 1, 2)
-	require.Equal(t, "x", digestOf(as[0].Cmds))
-	sendTo(c, nil, as, 2)
-	_, as = campaignOn(t, c, LeaderConfig{}, 3, 1, 2)
-	require.Equal(t, "x", digestOf(as[0].Cmds))
-	sendTo(c, nil, as, 1)
-	// Acceptor 0 holds x at 1, acceptor 1 at 3, acceptor 2 at 2.
-	fresh := NewLearner(LearnerConfig{Voters: 3}, nil)
-	for i, a := range c.accs {
-		page, _, err := ReadPage(a, 1, a.acc.Chosen(), 16)
-		require.NoError(t, err)
-		for _, e := range page {
-			fresh.Observe(i, e)
-		}
-	}
+	splitAChosenSlot(t, c)
+	fresh := learnerReadingAll(t, c)
 	assert.Empty(t, fresh.Output().Deliveries, "no ballot holds a majority: tallies cannot learn x")
 
 	l4, as := campaignOn(t, c, LeaderConfig{}, 4, 0, 2)
@@ -207,6 +189,38 @@ func TestPMSRecoveryOfAValueChosenAtAnOldBallot(t *testing.T) {
 	// Acceptor 1 holds x at ballot 3, not the leader's: the watermark does
 	// not vouch for it.
 	assert.Equal(t, uint64(0), c.accs[1].acc.Chosen())
+}
+
+// splitAChosenSlot chooses x in slot 1 at ballot 1 on acceptors 0 and 1;
+// then two leaders each re-propose it (as P2c demands) to one acceptor and
+// die: acceptor 0 holds x at 1, acceptor 1 at 3, acceptor 2 at 2.
+func splitAChosenSlot(t *testing.T, c *tcluster) {
+	t.Helper()
+	l1, _ := campaignOn(t, c, LeaderConfig{}, 1, all(3)...)
+	require.True(t, l1.Propose(cmd(1, 1, "x"), 0))
+	sendTo(c, nil, l1.Output().Accepts, 0, 1)
+	require.Equal(t, "x", c.chosenValue(1))
+	_, as := campaignOn(t, c, LeaderConfig{}, 2, 1, 2)
+	require.Equal(t, "x", digestOf(as[0].Cmds))
+	sendTo(c, nil, as, 2)
+	_, as = campaignOn(t, c, LeaderConfig{}, 3, 1, 2)
+	require.Equal(t, "x", digestOf(as[0].Cmds))
+	sendTo(c, nil, as, 1)
+}
+
+// learnerReadingAll returns a new learner that has read every acceptor's
+// page from slot 1.
+func learnerReadingAll(t *testing.T, c *tcluster) *Learner {
+	t.Helper()
+	l := NewLearner(LearnerConfig{Voters: len(c.accs)}, nil)
+	for i, a := range c.accs {
+		page, _, err := ReadPage(a, 1, a.acc.Chosen(), 16)
+		require.NoError(t, err)
+		for _, e := range page {
+			l.Observe(i, e)
+		}
+	}
+	return l
 }
 
 // TestPMSDuelingProposers shows the livelock of [PMS] §2.4 ("two proposers
