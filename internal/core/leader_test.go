@@ -243,8 +243,8 @@ func TestLeaderRefusalStepsDownAndGivesBackQueuedCommands(t *testing.T) {
 	assert.Equal(t, Follower, st)
 	assert.Equal(t, uint64(8), l.MaxSeen())
 	o := l.Output()
-	assert.Equal(t, []Command{cmd(9, 2, "v"), cmd(9, 3, "v")}, o.Dropped,
-		"queued commands go back; the one in an unchosen slot stays uncertain")
+	assert.Equal(t, []Command{cmd(9, 2, "v"), cmd(9, 3, "v")}, o.Dropped, "queued commands go back")
+	assert.Equal(t, []Command{cmd(9, 1, "v")}, o.Uncertain, "the one in an unchosen slot may still be chosen there")
 	assert.False(t, l.Propose(cmd(9, 4, "v"), 0))
 	assert.Equal(t, 0, l.Pending())
 	l.Tick(1 << 40)

@@ -219,3 +219,19 @@ func TestLearnerConfigLimits(t *testing.T) {
 	}
 	assert.Len(t, l.Output().Deliveries, 1, "voters are capped at MaxVoters")
 }
+
+// TestLearnerAsksForASplitTailSlot: when the last chosen slot lost its
+// single-ballot majority (new leaders re-proposed it, as P2c demands, to a
+// minority each, then crashed) and no acceptor holds it decided, no learner
+// can count it and nothing later is decided; the learner must still ask for
+// it to be completed, or an idle cluster never learns it again (simulator
+// seeds 10035 and 21647 once ended that way).
+func TestLearnerAsksForASplitTailSlot(t *testing.T) {
+	c := newCluster(t, 3)
+	splitAChosenSlot(t, c) // x chosen in slot 1, now held at ballots 1, 3 and 2
+	l := learnerReadingAll(t, c)
+	require.Empty(t, l.Output().Deliveries, "no ballot holds a majority")
+	slot, ok := l.Hole()
+	assert.True(t, ok)
+	assert.Equal(t, uint64(1), slot)
+}

@@ -118,3 +118,15 @@ func TestSessionSentAndDue(t *testing.T) {
 	assert.Empty(t, s.Due(1<<40, 0))
 	assert.Equal(t, uint64(1), s.ID())
 }
+
+// A command sent at a negative time (a clock read below the epoch, as in
+// the simulator) is due in time order with the others.
+func TestSessionDueWithANegativeTime(t *testing.T) {
+	s := NewSession(1, 0)
+	s.New([]byte("a"), -100) // seq 1, sent before the epoch
+	s.New([]byte("b"), 50)   // seq 2
+	assert.Equal(t, []DueCmd{{Seq: 1}}, s.Due(60, 100), "seq 1 has waited 160 >= 100")
+	next, ok := s.NextDue(100)
+	require.True(t, ok)
+	assert.Equal(t, int64(150), next)
+}
