@@ -72,7 +72,10 @@ func TestCoreBugRestoreLosesTheWatermark(t *testing.T) {
 // changed what each seed draws), seed 15690 (3 members, liveness mode; m1
 // restarted with its clock 9 s behind) failed "liveness: c1-18 invoked at
 // 6.731s, after the cluster healed, did not complete". No seed in 1..22000
-// shows it on the current code. Either the core rebases its deadlines when
+// shows it on the current code, but with the planted bug 09 applied (which
+// only changes what each seed draws), seed 162 fails "liveness: c4-22
+// invoked at 5.756s, after the cluster healed, did not complete": m0, its
+// clock 5 s behind, holds 8 commands and never campaigns. Either the core rebases its deadlines when
 // time steps back (at(now): if now < p.now, move campaignAt back by the
 // step) and treats a SeenAt in the future as stale, or the core documents
 // that time must not step back and the simulator's jumps step forward only.
