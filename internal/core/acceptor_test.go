@@ -157,15 +157,25 @@ func TestAcceptorAccept(t *testing.T) {
 		assert.True(t, ws[1].Entry.Decided)
 		assert.Equal(t, uint64(0), a.Chosen(), "slots 1 and 2 are still unknown here")
 	})
-	t.Run("slot 0 carries only the watermark, written on its own", func(t *testing.T) {
+	t.Run("slot 0 carries only the watermark", func(t *testing.T) {
 		a := NewAcceptor()
 		_, _, _ = a.Accept(Accept{Ballot: 5, Slot: 1, Cmds: cmds("x")})
 		r, ws, err := a.Accept(Accept{Ballot: 5, Chosen: 1})
 		require.NoError(t, err)
 		assert.Equal(t, Accepted{Ballot: 5, Chosen: 1}, r)
-		assert.Equal(t, []Write{{Chosen: 1, Watermark: true}}, ws, "no entry will carry it: record it")
+		assert.Empty(t, ws, "a small move is knowledge, not worth a sync")
 		assert.Equal(t, uint64(1), a.Chosen())
-		_, ws, _ = a.Accept(Accept{Ballot: 5, Chosen: 1})
+	})
+	t.Run("a commit that moves the watermark far records it", func(t *testing.T) {
+		a := NewAcceptor()
+		for slot := uint64(1); slot <= WatermarkStampSlots; slot++ {
+			_, _, err := a.Accept(Accept{Ballot: 5, Slot: slot, Cmds: cmds("x")})
+			require.NoError(t, err)
+		}
+		_, ws, err := a.Accept(Accept{Ballot: 5, Chosen: WatermarkStampSlots})
+		require.NoError(t, err)
+		assert.Equal(t, []Write{{Chosen: WatermarkStampSlots, Watermark: true}}, ws)
+		_, ws, _ = a.Accept(Accept{Ballot: 5, Chosen: WatermarkStampSlots})
 		assert.Empty(t, ws, "a watermark already recorded is not written again")
 	})
 }
@@ -226,19 +236,26 @@ func TestAcceptorLearn(t *testing.T) {
 	})
 }
 
-func TestRestoreAcceptorKeepsAnIdleLeadersWatermark(t *testing.T) {
+// TestRestoreAcceptorWatermarkBound: a restart brings the watermark back at
+// most WatermarkStampSlots behind what an idle leader's commits told the
+// acceptor, and never ahead.
+func TestRestoreAcceptorWatermarkBound(t *testing.T) {
 	m := newMemAcceptor()
-	for _, a := range []Accept{
-		{Ballot: 5, Slot: 1, Cmds: cmds("a")},
-		{Ballot: 5, Slot: 0, Chosen: 1}, // an idle leader's commit
-	} {
-		_, ws, err := m.acc.Accept(a)
+	const n = 3*WatermarkStampSlots + 17
+	for slot := uint64(1); slot <= n; slot++ {
+		_, ws, err := m.acc.Accept(Accept{Ballot: 5, Slot: slot, Cmds: cmds("a")})
 		require.NoError(t, err)
 		m.apply(ws)
+		if slot%100 == 0 || slot == n {
+			_, ws, err = m.acc.Accept(Accept{Ballot: 5, Chosen: slot}) // a commit
+			require.NoError(t, err)
+			m.apply(ws)
+		}
 	}
-	require.Equal(t, uint64(1), m.acc.Chosen())
+	require.Equal(t, uint64(n), m.acc.Chosen())
 	m.restart()
-	assert.Equal(t, uint64(1), m.acc.Chosen())
+	assert.LessOrEqual(t, m.acc.Chosen(), uint64(n))
+	assert.Greater(t, m.acc.Chosen()+WatermarkStampSlots, uint64(n))
 }
 
 func TestAcceptorChosenAdvancesOverContiguousDecidedSlots(t *testing.T) {

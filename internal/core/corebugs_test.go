@@ -18,44 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// FINDING 4 (knowledge only, not safety): a slot-0 commit now records the
-// watermark it moves (Write.Watermark), but two other paths still move it
-// with no write: an accept for a slot the acceptor already holds decided
-// (a leader's resend) whose Chosen marks lower slots, and Learn of an entry
-// held at the same ballot. RestoreAcceptor then comes back with a lower
-// watermark than the acceptor had. Safe — the watermark is knowledge that
-// the next accept or Learn brings back — but not "every change is a write".
-func TestCoreBugRestoreLosesTheWatermark(t *testing.T) {
-	t.Run("resent accept for a decided slot", func(t *testing.T) {
-		m := newMemAcceptor()
-		for _, a := range []Accept{
-			{Ballot: 5, Slot: 1, Cmds: cmds("a")},
-			{Ballot: 5, Slot: 2, Cmds: cmds("b")},
-		} {
-			_, ws, err := m.acc.Accept(a)
-			require.NoError(t, err)
-			m.apply(ws)
-		}
-		m.apply(m.acc.Learn(Entry{Slot: 2, Ballot: 5, Cmds: cmds("b")})) // slot 2 decided
-		_, ws, err := m.acc.Accept(Accept{Ballot: 5, Slot: 2, Cmds: cmds("b"), Chosen: 1})
-		require.NoError(t, err)
-		m.apply(ws)
-		require.Equal(t, uint64(2), m.acc.Chosen())
-		m.restart()
-		assert.Equal(t, uint64(2), m.acc.Chosen(), "the watermark survives a restart")
-	})
-	t.Run("learn at the same ballot", func(t *testing.T) {
-		m := newMemAcceptor()
-		_, ws, err := m.acc.Accept(Accept{Ballot: 5, Slot: 1, Cmds: cmds("a")})
-		require.NoError(t, err)
-		m.apply(ws)
-		m.apply(m.acc.Learn(Entry{Slot: 1, Ballot: 5, Cmds: cmds("a")}))
-		require.Equal(t, uint64(1), m.acc.Chosen())
-		m.restart()
-		assert.Equal(t, uint64(1), m.acc.Chosen(), "the watermark survives a restart")
-	})
-}
-
 // BUG 5 (liveness, clock steps back): wantCampaign compares the input time
 // with campaignAt, an absolute deadline set against an earlier reading of
 // the clock — 0 for a new proposer, or p.now + back-off after a lost
