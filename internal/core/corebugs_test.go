@@ -37,10 +37,11 @@ import (
 // shows it on the current code, but with the planted bug 09 applied (which
 // only changes what each seed draws), seed 162 fails "liveness: c4-22
 // invoked at 5.756s, after the cluster healed, did not complete": m0, its
-// clock 5 s behind, holds 8 commands and never campaigns. Either the core rebases its deadlines when
-// time steps back (at(now): if now < p.now, move campaignAt back by the
-// step) and treats a SeenAt in the future as stale, or the core documents
-// that time must not step back and the simulator's jumps step forward only.
+// clock 5 s behind, holds 8 commands and never campaigns. Either the core
+// rebases its deadlines when time steps back (at(now): if now < p.now, move
+// campaignAt back by the step) and treats a SeenAt in the future as stale,
+// or the core documents that time must not step back and the simulator's
+// jumps step forward only.
 func TestCoreBugBackoffAfterAClockStepBack(t *testing.T) {
 	const before, after = int64(10e9), int64(1e9) // the clock steps back 9 s
 	c := newCluster(t, 3)
