@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/mjpitz/myago/paxos/internal/core"
@@ -18,6 +19,22 @@ func (w *world) checkChosen(n *node, e core.Entry) {
 	}
 	w.chosen[e.Slot] = dg
 	w.note("chosen slot %d = %s (by %s)", e.Slot, dg, n.name)
+}
+
+// checkBallot enforces that a ballot leads at most one leadership, ever:
+// proposal numbers are unique ("Paxos Made Simple" §2.2: "different
+// proposals have different numbers"). Members differ in the low byte; a
+// member's restarts are told apart only by the ballot it made durable
+// before campaigning, so a member that forgot it may reuse one. Acceptors
+// re-grant an equal ballot to the same proposer name, so the reused ballot
+// is live, and the old leadership's accepts still in flight mix with the
+// new one's at the same ballot.
+func (w *world) checkBallot(n *node, b uint64) {
+	if prev, ok := w.ballots[b]; ok {
+		w.fail("ballot uniqueness: %s (incarnation %d) campaigns with ballot %d, already used by %s", n.name, n.incarnation, b, prev)
+		return
+	}
+	w.ballots[b] = fmt.Sprintf("%s (incarnation %d)", n.name, n.incarnation)
 }
 
 // record is a member's RecordedLog write, checked as it lands: positions are

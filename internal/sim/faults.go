@@ -25,6 +25,22 @@ type faults struct {
 	jumpMax     int64
 	oneWayShare float64 // share of partitions that cut one direction only
 	healedAt    int64   // liveness mode: no faults from here on
+
+	// noForward: members cannot forward commands to the leader (forwarding
+	// is an optional optimisation, contract §2.8), so every member with a
+	// command takes over itself: constant leader changes, duels, and slots
+	// left half-accepted by the leader that lost.
+	noForward bool
+	// campaignCrash is the share of campaigns after which the member
+	// crashes within campaignCrashMax: a new leader dying during its phase 1
+	// or between its first accepts and their replies, often before its own
+	// promise is durable.
+	campaignCrash    float64
+	campaignCrashMax int64
+	// observeLagMax delays the live part of Observe streams (a slow
+	// stream): learners, and so the acceptors they tell what is chosen,
+	// hear of accepts late.
+	observeLagMax int64
 }
 
 const (
@@ -63,10 +79,19 @@ func drawFaults(r *rand.Rand) faults {
 		f.jumpEvery = 500*ms + r.Int64N(5*s)
 		f.jumpMax = 1 + r.Int64N(3*s)
 	}
+	f.noForward = r.IntN(2) == 0
+	if r.IntN(4) != 0 {
+		f.observeLagMax = 1 + r.Int64N(300*ms)
+	}
+	if r.IntN(4) == 0 {
+		f.campaignCrash = 0.05 + r.Float64()*0.25
+		f.campaignCrashMax = 1 + r.Int64N(5*ms)
+	}
 	return f
 }
 
 func (f *faults) heal() {
 	f.dropRate, f.dupRate, f.tailRate, f.slowSync = 0, 0, 0, 0
 	f.crashEvery, f.pauseEvery, f.splitEvery, f.jumpEvery = 0, 0, 0, 0
+	f.campaignCrash, f.observeLagMax = 0, 0
 }

@@ -54,6 +54,29 @@ func (w *world) scheduleFaults() {
 	}
 }
 
+// maybeCrashAfterCampaign crashes n soon after it started a campaign, as
+// the run's profile says (targeted: the moments around a new leader's first
+// writes are where durability and ballot bugs show).
+func (w *world) maybeCrashAfterCampaign(n *node) {
+	f := &w.f
+	if f.campaignCrash == 0 || w.healed || w.rnd.Float64() >= f.campaignCrash {
+		return
+	}
+	inc := n.incarnation
+	w.sched.after(w.rnd.Int64N(f.campaignCrashMax), func() {
+		if n.incarnation != inc || !n.up || w.healed {
+			return
+		}
+		w.res.Crashes++
+		n.crash()
+		w.sched.after(1+w.rnd.Int64N(f.downMax+100*ms), func() {
+			if !n.up {
+				n.start()
+			}
+		})
+	})
+}
+
 // loop runs fn at random intervals averaging every, until the run heals.
 func (w *world) loop(every int64, fn func()) {
 	var tick func()

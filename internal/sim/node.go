@@ -208,7 +208,7 @@ func (n *node) writeAcceptor(ws []core.Write, done func()) {
 					e.Decided = true
 				}
 				for j := range n.w.nodes {
-					n.w.send(n.id, j, func(dst *node) { dst.learner.Observe(n.id, e) })
+					n.w.sendAfter(n.id, j, n.w.observeLag(), func(dst *node) { dst.learner.Observe(n.id, e) })
 				}
 			}
 		}
@@ -321,6 +321,10 @@ func (n *node) handleProposer(o core.ProposerOutput) {
 		n.write(func(d *disk) { d.ballotMax = max(d.ballotMax, b) }, func() {
 			n.w.note("%s campaign %d", n.name, b)
 			n.prop.Campaign(b, n.now())
+			if st, lb := n.prop.Leader().State(); st != core.Follower && lb == b {
+				n.w.checkBallot(n, b)
+			}
+			n.w.maybeCrashAfterCampaign(n)
 		})
 	}
 	for _, r := range o.Resolved {
@@ -414,8 +418,9 @@ func (n *node) forward(f core.Forward) {
 			to = j
 		}
 	}
-	if to < 0 || !n.w.nodes[to].up {
-		// Connection refused: the driver learns it at once.
+	if to < 0 || !n.w.nodes[to].up || n.w.f.noForward {
+		// Connection refused (or no forwarding at all): the driver learns
+		// it at once.
 		n.prop.ForwardFailed(f.To, n.now())
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,11 @@ func TestSimulation(t *testing.T) {
 	t.Logf("%d seeds in %v: %d proposals (%d ok, %d unknown), %d positions, %d crashes, %d pauses, %d partitions, %d messages",
 		n, time.Since(start).Round(time.Millisecond), totals.Ops, totals.OK, totals.Unknown, totals.Positions,
 		totals.Crashes, totals.Pauses, totals.Partitions, totals.Messages)
+	// Report the lowest seeds first: the order workers finish in varies.
+	sort.Slice(failures, func(i, j int) bool { return failures[i].Seed < failures[j].Seed })
+	if len(failures) > 0 {
+		t.Errorf("%d of %d seeds failed; the first is %d", len(failures), n, failures[0].Seed)
+	}
 	for i, r := range failures {
 		if i == 10 {
 			t.Errorf("... and %d more failing seeds", len(failures)-10)

@@ -72,6 +72,7 @@ type world struct {
 	values  map[string]*op // every value ever proposed
 
 	chosen    map[uint64]string // slot -> digest of the chosen batch
+	ballots   map[uint64]string // ballot -> the leadership that used it
 	positions map[uint64]string // position -> value
 	failed    string
 	healed    bool
@@ -100,6 +101,7 @@ func Run(cfg Config) Result {
 		sum:       h.Sum64,
 		values:    map[string]*op{},
 		chosen:    map[uint64]string{},
+		ballots:   map[uint64]string{},
 		positions: map[uint64]string{},
 	}
 	w.res = Result{Seed: cfg.Seed, Nodes: cfg.Nodes, Liveness: cfg.Liveness}
@@ -219,11 +221,14 @@ func (w *world) note(format string, args ...any) {
 
 // send delivers fn at node to after a network delay, unless the message is
 // lost. Messages a member sends itself never leave the process.
-func (w *world) send(from, to int, fn func(*node)) {
+func (w *world) send(from, to int, fn func(*node)) { w.sendAfter(from, to, 0, fn) }
+
+// sendAfter is send with extra delay added to the network's.
+func (w *world) sendAfter(from, to int, extra int64, fn func(*node)) {
 	w.res.Messages++
 	dst := w.nodes[to]
 	if from == to {
-		w.sched.after(1000, func() { dst.deliver(fn) })
+		w.sched.after(1000+extra, func() { dst.deliver(fn) })
 		return
 	}
 	if w.cut[[2]int{from, to}] || w.rnd.Float64() < w.f.dropRate {
@@ -235,12 +240,20 @@ func (w *world) send(from, to int, fn func(*node)) {
 		copies = 2
 	}
 	for i := 0; i < copies; i++ {
-		d := w.f.delayMin + w.rnd.Int64N(w.f.delayJitter)
+		d := extra + w.f.delayMin + w.rnd.Int64N(w.f.delayJitter)
 		if w.rnd.Float64() < w.f.tailRate {
 			d += w.rnd.Int64N(w.f.tailMax)
 		}
 		w.sched.after(d, func() { dst.deliver(fn) })
 	}
+}
+
+// observeLag draws the extra delay of one Observe message.
+func (w *world) observeLag() int64 {
+	if w.f.observeLagMax <= 0 {
+		return 0
+	}
+	return w.rnd.Int64N(w.f.observeLagMax)
 }
 
 func (w *world) syncDelay() int64 {
