@@ -138,7 +138,7 @@ func (p *Proposer) Output() ProposerOutput {
 // Propose issues a command for value. It returns false when the session's
 // window is full; the caller waits and tries again.
 func (p *Proposer) Propose(value []byte, now int64) (uint64, bool) {
-	p.at(now)
+	now = p.at(now)
 	if p.session.Full() {
 		return 0, false
 	}
@@ -164,7 +164,7 @@ func (p *Proposer) SetHint(h Hint) {
 // there are re-routed at once, and that member is not used again until the
 // hint changes.
 func (p *Proposer) ForwardFailed(to string, now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.badHint = to
 	for _, d := range p.session.Via(to) {
 		p.route(d.Seq, now)
@@ -173,7 +173,7 @@ func (p *Proposer) ForwardFailed(to string, now int64) {
 
 // Forwarded takes commands another member forwarded to us.
 func (p *Proposer) Forwarded(cmds []Command, hops int, now int64) {
-	p.at(now)
+	now = p.at(now)
 	if st, _ := p.leader.State(); st != Follower {
 		for _, c := range cmds {
 			if !p.leader.Propose(c, now) {
@@ -193,7 +193,7 @@ func (p *Proposer) Forwarded(cmds []Command, hops int, now int64) {
 // Campaign starts a leadership with ballot (the driver's answer to
 // WantBallot).
 func (p *Proposer) Campaign(ballot uint64, now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.asked = false
 	if !p.leader.Campaign(ballot, now) {
 		p.wantCampaign(now)
@@ -211,7 +211,7 @@ func (p *Proposer) Campaign(ballot uint64, now int64) {
 // BallotFailed reports that the driver could not produce the ballot asked
 // for; the proposer backs off and asks again later.
 func (p *Proposer) BallotFailed(now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.asked = false
 	p.failures++
 	p.campaignAt = now + p.backoff()
@@ -219,19 +219,19 @@ func (p *Proposer) BallotFailed(now int64) {
 
 // PrepareDone takes the tallied outcome of a Prepare.
 func (p *Proposer) PrepareDone(r PrepareResult, now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.leader.PrepareDone(r, now)
 }
 
 // AcceptDone takes the tallied outcome of an Accept.
 func (p *Proposer) AcceptDone(r AcceptResult, now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.leader.AcceptDone(r, now)
 }
 
 // Learn takes a slot the member's learner knows is chosen.
 func (p *Proposer) Learn(e Entry, now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.leader.Learn(e, now)
 }
 
@@ -249,7 +249,7 @@ func (p *Proposer) Delivered(d Delivery) {
 // does not lead and sees no live leader campaigns (phase 1 completes every
 // slot from its chosen prefix on).
 func (p *Proposer) FillHole(now int64) {
-	p.at(now)
+	now = p.at(now)
 	if st, _ := p.leader.State(); st != Follower {
 		return
 	}
@@ -261,7 +261,7 @@ func (p *Proposer) FillHole(now int64) {
 
 // Tick resends, resubmits and campaigns as time requires.
 func (p *Proposer) Tick(now int64) {
-	p.at(now)
+	now = p.at(now)
 	p.leader.Tick(now)
 	p.collect()
 	st, _ := p.leader.State()
@@ -383,10 +383,15 @@ func (p *Proposer) collect() {
 	}
 }
 
-func (p *Proposer) at(now int64) {
+// at records the time an input carried. The core's clock must be monotonic
+// (the drivers feed clock.Since(epoch), which is); a time that steps back
+// anyway is taken as the latest one seen, so that deadlines never move
+// backwards and nothing fires early, at the cost of firing late.
+func (p *Proposer) at(now int64) int64 {
 	if now > p.now {
 		p.now = now
 	}
+	return p.now
 }
 
 // backoff draws the wait before the next campaign: uniform in [0, ceiling),

@@ -328,3 +328,35 @@ func TestProposerHeartbeat(t *testing.T) {
 	p.Tick(100)
 	assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, p.Output().Accepts)
 }
+
+// The core's clock must be monotonic (the drivers feed clock.Since(epoch));
+// a time that steps back anyway is taken as the latest one seen: nothing
+// fires early, and a member whose clock stepped back campaigns once the
+// clock has passed where it was. (The simulator moves clock jumps onto the
+// wall clock the ballots read, as a real process's monotonic clock never
+// jumps.)
+func TestProposerTimeNeverGoesBack(t *testing.T) {
+	const before, after = int64(10e9), int64(1e9) // the clock steps back 9 s
+	c := newCluster(t, 3)
+	p := newTestProposer(1, ProposerConfig{})
+	_, _ = p.Propose([]byte("a"), before)
+	c.drive(p, 5, before)
+	p.SetHint(Hint{Proposer: "m1", Ballot: 99, SeenAt: before}) // preempted
+	_ = p.Output()
+	_, ok := p.Propose([]byte("b"), after)
+	require.True(t, ok)
+	_ = p.Output()
+	p.Tick(before + testCap)
+	require.True(t, p.Output().WantBallot, "a campaign within the back-off cap of the latest time seen")
+}
+
+// A proposer that starts with a clock below zero still campaigns at once.
+func TestProposerNegativeClockCampaigns(t *testing.T) {
+	const now = int64(-4e9)
+	p := newTestProposer(1, ProposerConfig{})
+	_, ok := p.Propose([]byte("a"), now)
+	require.True(t, ok)
+	got := p.Output().WantBallot
+	p.Tick(now + testCap)
+	require.True(t, got || p.Output().WantBallot)
+}

@@ -47,7 +47,13 @@ func newNode(w *world, id int) *node {
 	return &node{w: w, id: id, name: w.names[id], disk: newDisk()}
 }
 
-func (n *node) now() int64 { return n.w.sched.now + n.clockOffset }
+// now is the member's monotonic clock, which the core's timers run on: a
+// process's monotonic clock never jumps. Clock jumps move its wall clock
+// (clockOffset), which only the ballots read, as ServerIDGenerator does.
+func (n *node) now() int64 { return n.w.sched.now }
+
+// wallMillis is the member's wall clock in milliseconds.
+func (n *node) wallMillis() int64 { return (n.w.sched.now + n.clockOffset) / ms }
 
 // start (re)builds the member from its disk, as New + Start do.
 func (n *node) start() {
@@ -316,8 +322,12 @@ func (n *node) handleProposer(o core.ProposerOutput) {
 		n.forward(f)
 	}
 	if o.WantBallot {
+		// As ServerIDGenerator.NextAbove: the wall clock's milliseconds, but
+		// above every ballot seen and every ballot this member ever used,
+		// whatever the wall clock did meanwhile.
 		above := max(o.Above, n.disk.ballotMax)
-		b := ((above>>8)+1)<<8 | uint64(n.id)
+		millis := max(uint64(max(n.wallMillis(), 0)), (above>>8)+1)
+		b := millis<<8 | uint64(n.id)
 		n.write(func(d *disk) { d.ballotMax = max(d.ballotMax, b) }, func() {
 			n.w.note("%s campaign %d", n.name, b)
 			n.prop.Campaign(b, n.now())
