@@ -39,7 +39,7 @@ dirflag=()
 if [[ -n $DATA_DIR ]]; then dirflag=(-dir "$DATA_DIR"); fi
 
 # bench SYSTEM MEMBERS CLIENTS VALUE DURABLE REP: one measurement appended to
-# $OUT; a failing system (e.g. one not wired yet) is reported and skipped.
+# $OUT; a failing system is reported and skipped.
 bench() {
 	local line
 	if line=$("$BIN/consensusbench" -system="$1" -members="$2" -clients="$3" -value="$4" -durable="$5" \

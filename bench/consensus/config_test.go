@@ -1,7 +1,6 @@
 package consensus
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -63,12 +62,5 @@ func TestLookup(t *testing.T) {
 	}
 	if _, err := Lookup("zab"); !errors.Is(err, ErrUnknownSystem) {
 		t.Fatalf("Lookup(zab) = %v, want ErrUnknownSystem", err)
-	}
-}
-
-func TestPaxosNotWired(t *testing.T) {
-	_, err := Paxos{}.Start(context.Background(), Config{Members: 3})
-	if !errors.Is(err, ErrNotWired) {
-		t.Fatalf("Start = %v, want ErrNotWired", err)
 	}
 }

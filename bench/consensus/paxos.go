@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/mjpitz/myago/paxos"
 )
@@ -45,9 +43,6 @@ func (Paxos) Start(ctx context.Context, cfg Config) (Cluster, error) {
 	c := &paxosCluster{}
 	for i, addr := range addrs {
 		nc := paxos.NodeConfig{Listen: addr, Peers: addrs, Logger: cfg.Logger, InMemory: !cfg.Durable}
-		if w, err := strconv.Atoi(os.Getenv("PAXOS_WINDOW")); err == nil {
-			nc.Configure = func(c *paxos.Config) { c.WindowSlots = w }
-		}
 		if cfg.Durable {
 			nc.DataDir = filepath.Join(cfg.Dir, fmt.Sprintf("paxos-%d", i))
 		}

@@ -10,9 +10,6 @@ import (
 // ErrUnknownSystem is returned by Lookup for a name it does not know.
 var ErrUnknownSystem = errors.New("consensus: unknown system")
 
-// ErrNotWired is returned by systems whose adapter is not written yet.
-var ErrNotWired = errors.New("consensus: not yet wired")
-
 // System starts clusters of one consensus implementation.
 type System interface {
 	// Name is the name the driver's -system flag selects it by.

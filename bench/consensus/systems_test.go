@@ -12,7 +12,7 @@ import (
 // its first commit, makes concurrent proposals and closes it without leaking
 // (TestMain checks goroutines).
 func TestSystemsCommit(t *testing.T) {
-	for _, name := range []string{NameEtcdRaft, NameHashicorpRaft, NameFloorFsync, NameFloorRTT} {
+	for _, name := range []string{NamePaxos, NameEtcdRaft, NameHashicorpRaft, NameFloorFsync, NameFloorRTT} {
 		for _, durable := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/durable=%v", name, durable), func(t *testing.T) {
 				sys, err := Lookup(name)

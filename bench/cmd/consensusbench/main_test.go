@@ -37,7 +37,6 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		is   error
 	}{
 		{"unknown system", []string{"-system=zab"}, consensus.ErrUnknownSystem},
-		{"not wired", []string{"-system=paxos", "-dir=" + t.TempDir()}, consensus.ErrNotWired},
 		{"no clients", []string{"-clients=0"}, nil},
 		{"stray argument", []string{"extra"}, nil},
 		{"bad flag", []string{"-members=three"}, nil},
