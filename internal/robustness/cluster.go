@@ -58,6 +58,12 @@ type cluster struct {
 // startCluster starts n members of the kvstore binary bin, their data and
 // logs under dir, and waits until each serves HTTP.
 func startCluster(ctx context.Context, bin, dir string, n int) (*cluster, error) {
+	return startClusterWith(ctx, bin, dir, n, true)
+}
+
+// startClusterWith is startCluster, with or without the proxies (the
+// benchmark runs the members on direct links).
+func startClusterWith(ctx context.Context, bin, dir string, n int, proxied bool) (*cluster, error) {
 	c := &cluster{bin: bin, dir: dir, status: &http.Client{Timeout: time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true}}}
 	var rpcs []string
@@ -76,7 +82,9 @@ func startCluster(ctx context.Context, bin, dir string, n int) (*cluster, error)
 			dataDir: filepath.Join(dir, fmt.Sprintf("member-%d", i+1)),
 			logPath: filepath.Join(dir, fmt.Sprintf("member-%d.log", i+1))})
 	}
-	c.proxies = make([][]*proxy, n)
+	if proxied {
+		c.proxies = make([][]*proxy, n)
+	}
 	for i := range c.proxies {
 		c.proxies[i] = make([]*proxy, n)
 		for j := range c.proxies[i] {
@@ -160,12 +168,15 @@ func (c *cluster) args(p *proc) []string {
 	var peers, via []string
 	for j, q := range c.procs {
 		peers = append(peers, q.rpc)
-		if j != p.id {
+		if j != p.id && c.proxies != nil {
 			via = append(via, q.rpc+"="+c.proxies[p.id][j].addr())
 		}
 	}
-	return []string{"-data", p.dataDir, "-rpc", p.rpc, "-http", p.http,
-		"-peers", strings.Join(peers, ","), "-via", strings.Join(via, ","), "-verbose"}
+	args := []string{"-data", p.dataDir, "-rpc", p.rpc, "-http", p.http, "-peers", strings.Join(peers, ",")}
+	if c.proxies == nil {
+		return args // the benchmark: direct links, quiet members
+	}
+	return append(args, "-via", strings.Join(via, ","), "-verbose")
 }
 
 // start runs member p's process, its output appended to its log file.
