@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 )
@@ -52,9 +53,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 		basePort = fs.Int("base-port", 7001, "local cluster: RPC ports base..base+2, HTTP ports base+1000..base+1002")
 		via      = fs.String("via", "", "single member: reach members through other addresses (proxies), as member=address,...")
 		verbose  = fs.Bool("verbose", false, "log what the members do")
+		cpuprof  = fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {

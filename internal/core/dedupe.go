@@ -1,6 +1,9 @@
 package core
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // Dedupe is the learners' table of request ids, which makes proposing
 // exactly-once: a command is delivered unless its session already had that
@@ -126,15 +129,7 @@ func (d *Dedupe) Snapshot() []SessionState {
 		slices.Sort(st.Applied)
 		out = append(out, st)
 	}
-	slices.SortFunc(out, func(a, b SessionState) int {
-		switch {
-		case a.Session < b.Session:
-			return -1
-		case a.Session > b.Session:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b SessionState) int { return cmp.Compare(a.Session, b.Session) })
 	return out
 }
 

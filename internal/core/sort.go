@@ -1,27 +1,14 @@
 package core
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 func sortEntries(es []Entry) {
-	slices.SortFunc(es, func(a, b Entry) int {
-		switch {
-		case a.Slot < b.Slot:
-			return -1
-		case a.Slot > b.Slot:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(es, func(a, b Entry) int { return cmp.Compare(a.Slot, b.Slot) })
 }
 
 func sortDue(d []DueCmd) {
-	slices.SortFunc(d, func(a, b DueCmd) int {
-		switch {
-		case a.Seq < b.Seq:
-			return -1
-		case a.Seq > b.Seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(d, func(a, b DueCmd) int { return cmp.Compare(a.Seq, b.Seq) })
 }

@@ -375,22 +375,25 @@ func (n *node) handleLearner(o core.LearnerOutput) {
 	}
 }
 
-func (n *node) fanPrepare(m core.Prepare, inc int) {
-	t := core.NewPrepareTally(len(n.w.nodes), m.Ballot, m.From)
+// fanOut sends a request to every member as the MultiAcceptorClient does:
+// serve runs at each member, and each reply goes back to be counted, until
+// the tally is done.
+func fanOut[R any](n *node, inc int, serve func(dst *node, reply func(R, error)),
+	add func(voter int, r R), fail func(voter int), done func() bool, finish func(src *node)) {
 	for j := range n.w.nodes {
 		n.w.send(n.id, j, func(dst *node) {
-			dst.onPrepare(m, func(p core.Promise, err error) {
+			serve(dst, func(r R, err error) {
 				n.w.send(j, n.id, func(src *node) {
-					if src.incarnation != inc || t.Done() {
+					if src.incarnation != inc || done() {
 						return
 					}
 					if err != nil {
-						t.Fail(j)
+						fail(j)
 					} else {
-						t.Add(j, p)
+						add(j, r)
 					}
-					if t.Done() {
-						src.prop.PrepareDone(t.Result(), src.now())
+					if done() {
+						finish(src)
 					}
 				})
 			})
@@ -398,27 +401,16 @@ func (n *node) fanPrepare(m core.Prepare, inc int) {
 	}
 }
 
+func (n *node) fanPrepare(m core.Prepare, inc int) {
+	t := core.NewPrepareTally(len(n.w.nodes), m.Ballot, m.From)
+	fanOut(n, inc, func(dst *node, reply func(core.Promise, error)) { dst.onPrepare(m, reply) },
+		t.Add, t.Fail, t.Done, func(src *node) { src.prop.PrepareDone(t.Result(), src.now()) })
+}
+
 func (n *node) fanAccept(m core.Accept, inc int) {
 	t := core.NewAcceptTally(len(n.w.nodes), m.Ballot, m.Slot)
-	for j := range n.w.nodes {
-		n.w.send(n.id, j, func(dst *node) {
-			dst.onAccept(m, func(a core.Accepted, err error) {
-				n.w.send(j, n.id, func(src *node) {
-					if src.incarnation != inc || t.Done() {
-						return
-					}
-					if err != nil {
-						t.Fail(j)
-					} else {
-						t.Add(j, a)
-					}
-					if t.Done() {
-						src.prop.AcceptDone(t.Result(), src.now())
-					}
-				})
-			})
-		})
-	}
+	fanOut(n, inc, func(dst *node, reply func(core.Accepted, error)) { dst.onAccept(m, reply) },
+		t.Add, t.Fail, t.Done, func(src *node) { src.prop.AcceptDone(t.Result(), src.now()) })
 }
 
 func (n *node) forward(f core.Forward) {
