@@ -4,7 +4,7 @@
 //
 //	consensusbench -system=etcd-raft -members=3 -clients=64 -value=128 -durable
 //
-// Systems: paxos (not yet wired), etcd-raft, hashicorp-raft, and the
+// Systems: paxos (this library), etcd-raft, hashicorp-raft, and the
 // physical floors floor-fsync (one small write + fdatasync in the data
 // directory) and floor-rtt (a TCP round trip on 127.0.0.1).
 package main
@@ -41,6 +41,7 @@ type options struct {
 	readyWait  time.Duration
 	cpuProfile string
 	memProfile string
+	rssEvery   time.Duration
 	verbose    bool
 }
 
@@ -68,6 +69,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.readyWait, "ready-timeout", 30*time.Second, "how long to wait for the first commit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured window to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end to this file")
+	fs.DurationVar(&o.rssEvery, "rss-every", 0, "print the process's resident memory and Go heap to stderr at this interval (0: never)")
 	fs.BoolVar(&o.verbose, "v", false, "log the systems' diagnostics to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -140,6 +142,10 @@ func measure(ctx context.Context, c consensus.Cluster, load consensus.Load, o op
 			return consensus.Result{}, err
 		}
 		defer stopProfile()
+	}
+	if o.rssEvery > 0 {
+		stopSampling := sampleMemory(o.rssEvery, os.Stderr)
+		defer stopSampling()
 	}
 	res, err := consensus.Measure(ctx, c, load)
 	if err != nil {
