@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -213,13 +214,20 @@ type voterReply[T any] struct {
 }
 
 // fan calls every voter and feeds the replies to add until done says so.
+// The calls share one context, ended once the last of them returned.
 func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, slots []*voterSlot,
 	call func(context.Context, AcceptorClient) (T, error), add func(voter int, reply T, err error), done func() bool) error {
 	replies := make(chan voterReply[T], len(slots))
+	cctx, cancel := m.callContext(ctx, run)
+	var pending atomic.Int32
+	pending.Store(int32(len(slots)))
 	for i, s := range slots {
-		cctx, cancel := m.callContext(ctx, run)
 		go func() {
-			defer cancel()
+			defer func() {
+				if pending.Add(-1) == 0 {
+					cancel()
+				}
+			}()
 			var r voterReply[T]
 			r.voter = i
 			select {
