@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mjpitz/myago/paxos/internal/codec"
 )
@@ -166,6 +167,7 @@ func (m *Command) AppendBinary(b []byte) ([]byte, error) {
 	if m == nil {
 		return b, nilReceiver("Command")
 	}
+	b = slices.Grow(b, 2+m.sizeHint())
 	return m.appendBody(appendHeader(b, tagCommand)), nil
 }
 
@@ -217,6 +219,9 @@ func (m *Proposal) AppendBinary(b []byte) ([]byte, error) {
 	if m == nil {
 		return b, nilReceiver("Proposal")
 	}
+	// One allocation for the whole message: a batch of large values would
+	// otherwise be copied again at every doubling of the buffer.
+	b = slices.Grow(b, 2+m.sizeHint())
 	return m.appendBody(appendHeader(b, tagProposal)), nil
 }
 
@@ -297,6 +302,7 @@ func (m *Promise) AppendBinary(b []byte) ([]byte, error) {
 	if m == nil {
 		return b, nilReceiver("Promise")
 	}
+	b = slices.Grow(b, m.sizeHint())
 	b = appendHeader(b, tagPromise)
 	b = codec.AppendUvarint(b, m.ID)
 	b = appendOptionalProposal(b, m.Accepted)
@@ -320,6 +326,11 @@ func (m *Promise) MarshalBinary() ([]byte, error) {
 	if m == nil {
 		return m.AppendBinary(nil)
 	}
+	return m.AppendBinary(make([]byte, 0, m.sizeHint()))
+}
+
+// sizeHint bounds the size of the encoded message.
+func (m *Promise) sizeHint() int {
 	n := 2 + 3*maxUvarint + 2
 	if m.Accepted != nil {
 		n += 1 + m.Accepted.sizeHint()
@@ -330,7 +341,7 @@ func (m *Promise) MarshalBinary() ([]byte, error) {
 			n += e.sizeHint()
 		}
 	}
-	return m.AppendBinary(make([]byte, 0, n))
+	return n
 }
 
 // UnmarshalBinary implements encoding.BinaryUnmarshaler. It replaces every
@@ -389,6 +400,7 @@ func (m *Bytes) AppendBinary(b []byte) ([]byte, error) {
 	if m == nil {
 		return b, nilReceiver("Bytes")
 	}
+	b = slices.Grow(b, 2+maxUvarint+len(m.Value))
 	b = appendHeader(b, tagBytes)
 	return codec.AppendBytes(b, m.Value), nil
 }

@@ -236,17 +236,18 @@ func (o *Observer) run(ctx context.Context, voters []string) error {
 
 // learnerRun is the observer's loop state.
 type learnerRun struct {
-	o       *Observer
-	learner *core.Learner
-	meta    Log
-	skip    uint64 // positions at or below are recorded already
-	hooks   *observerHooks
-	hole    uint64
-	holeAt  time.Time
-	lazy    bool      // remote streams only while lagging
-	lagAt   time.Time // since when the learner lags (zero: it does not)
-	okAt    time.Time // since when it has not lagged while streams are on
-	offAt   time.Time // when the streams were last turned off
+	o         *Observer
+	learner   *core.Learner
+	meta      Log
+	skip      uint64 // positions at or below are recorded already
+	hooks     *observerHooks
+	hole      uint64
+	holeAt    time.Time
+	lazy      bool      // remote streams only while lagging
+	lagAt     time.Time // since when the learner is behind lagTarget (zero: it is not)
+	lagTarget uint64    // the slot it was behind at lagAt
+	okAt      time.Time // since when it has not lagged while streams are on
+	offAt     time.Time // when the streams were last turned off
 }
 
 // restore rebuilds the learner from its checkpoint and the recorded Log.
@@ -313,36 +314,50 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 	}
 }
 
-// checkLag turns the streams to the other voters on when the learner has
-// lagged its own acceptor for a while (entries it cannot deliver, or a leader
-// said more is chosen than it has), and off again once it has kept up for a
-// while. It also turns them on now and then regardless: a member that hears
-// from nobody (its acceptor cut off from every leader) has no evidence that
-// it lags, and must still catch up.
+// checkLag turns the streams to the other voters on when the learner lags
+// its own acceptor: it is behind (holds entries it cannot deliver, or a
+// leader said more is chosen than it has) and has not caught up with where
+// it was behind for a hole timeout. Under load a learner is always a few
+// slots behind its acceptor for an instant; that is not lagging. The
+// streams go off again once it has kept up for five hole timeouts, and
+// come on every ten hole timeouts regardless: a member that hears from no
+// leader has no evidence that it lags, and must still catch up.
 func (l *learnerRun) checkLag(now time.Time) {
 	if !l.lazy {
 		return
 	}
-	lagging := l.learner.Buffered() > 0 || (l.hooks.heard != nil && l.hooks.heard() >= l.learner.Next())
+	next := l.learner.Next()
+	var heard uint64
+	if l.hooks.heard != nil {
+		heard = l.hooks.heard()
+	}
+	behind := l.learner.Buffered() > 0 || heard >= next
 	on, _ := l.o.remote.state()
 	if l.offAt.IsZero() {
 		l.offAt = now
 	}
 	switch {
-	case !on && (lagging && !l.lagAt.IsZero() && now.Sub(l.lagAt) >= l.hooks.holeAfter ||
-		now.Sub(l.offAt) >= antiEntropyRounds*l.hooks.holeAfter):
-		l.o.remote.set(true)
-		l.okAt = time.Time{}
-	case lagging && l.lagAt.IsZero():
-		l.lagAt = now
-	case !lagging:
-		l.lagAt = time.Time{}
+	case !behind || next > l.lagTarget:
+		// Caught up with where it was behind: start a new window.
+		l.lagAt, l.lagTarget = time.Time{}, 0
+		if behind {
+			l.lagAt, l.lagTarget = now, max(heard, next)
+		}
 		if on && l.okAt.IsZero() {
 			l.okAt = now
 		} else if on && now.Sub(l.okAt) >= 5*l.hooks.holeAfter {
 			l.o.remote.set(false)
 			l.offAt = now
 		}
+	case now.Sub(l.lagAt) >= l.hooks.holeAfter:
+		l.okAt = time.Time{}
+		if !on {
+			l.o.remote.set(true)
+		}
+	}
+	if !on && now.Sub(l.offAt) >= antiEntropyRounds*l.hooks.holeAfter {
+		l.o.remote.set(true)
+		l.okAt = time.Time{}
 	}
 }
 
