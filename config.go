@@ -55,7 +55,7 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// MaxBackoff caps the back-off of every retry loop (default 1 s).
 	MaxBackoff time.Duration
-	// WindowSlots bounds the slots a leader has in flight (default 8): fewer
+	// WindowSlots bounds the slots a leader has in flight (default 2): fewer
 	// slots carry bigger batches, and each slot costs a round of RPCs.
 	WindowSlots int
 	// MaxBatchValues and MaxBatchBytes bound one slot's batch (defaults 1024

@@ -63,7 +63,7 @@ func TestLeaderRecoversTheHighestBallotValueAndFillsHoles(t *testing.T) {
 	c.seed(0, 1, 1, "x")
 	c.seed(1, 1, 3, "y") // a later ballot re-proposed slot 1 with y
 	c.seed(0, 3, 2, "z") // slot 2 is empty everywhere: a hole
-	l := NewLeader(LeaderConfig{})
+	l := NewLeader(LeaderConfig{WindowSlots: 8})
 	require.True(t, l.Campaign(7, 0))
 	r, done := c.prepare(l.Output().Prepares[0], 0, 1)
 	require.True(t, done)
@@ -179,9 +179,9 @@ func TestLeaderBatches(t *testing.T) {
 		n     int
 		want  []int // commands per slot
 	}{
-		{"by count", LeaderConfig{MaxBatchCommands: 3}, "v", 7, []int{3, 3, 1}},
-		{"by bytes", LeaderConfig{MaxBatchBytes: 300}, big, 5, []int{2, 2, 1}},
-		{"a command larger than the byte limit goes alone", LeaderConfig{MaxBatchBytes: 10}, big, 2, []int{1, 1}},
+		{"by count", LeaderConfig{MaxBatchCommands: 3, WindowSlots: 8}, "v", 7, []int{3, 3, 1}},
+		{"by bytes", LeaderConfig{MaxBatchBytes: 300, WindowSlots: 8}, big, 5, []int{2, 2, 1}},
+		{"a command larger than the byte limit goes alone", LeaderConfig{MaxBatchBytes: 10, WindowSlots: 8}, big, 2, []int{1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

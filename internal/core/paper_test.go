@@ -371,7 +371,7 @@ func TestPMMCLeaderReproposesPvaluesPerSlot(t *testing.T) {
 	c.seed(0, 2, 4, "b@4")
 	c.seed(0, 4, 1, "d@1")
 	c.seed(1, 5, 2, "e@2")
-	_, as := campaignOn(t, c, LeaderConfig{}, 9, 0, 1)
+	_, as := campaignOn(t, c, LeaderConfig{WindowSlots: 8}, 9, 0, 1)
 	got := map[uint64]string{}
 	for _, a := range as {
 		got[a.Slot] = digestOf(a.Cmds)
@@ -386,7 +386,7 @@ func TestPMMCLeaderReproposesPvaluesPerSlot(t *testing.T) {
 // again, in their slots, before anything new.
 func TestPMMCPreemptedLeaderSuccessorReproposes(t *testing.T) {
 	c := newCluster(t, 3)
-	l1, _ := campaignOn(t, c, LeaderConfig{MaxBatchCommands: 1}, 1, all(3)...)
+	l1, _ := campaignOn(t, c, LeaderConfig{MaxBatchCommands: 1, WindowSlots: 8}, 1, all(3)...)
 	for i := uint64(1); i <= 3; i++ {
 		require.True(t, l1.Propose(cmd(1, i, fmt.Sprint("v", i)), 0))
 	}
@@ -394,7 +394,7 @@ func TestPMMCPreemptedLeaderSuccessorReproposes(t *testing.T) {
 	require.Len(t, as, 3)
 	sendTo(c, l1, as[:1], all(3)...) // slot 1 chosen
 	sendTo(c, nil, as[1:], 0)        // slots 2 and 3 on acceptor 0 only
-	l2, as2 := campaignOn(t, c, LeaderConfig{}, 2, 0, 2)
+	l2, as2 := campaignOn(t, c, LeaderConfig{WindowSlots: 8}, 2, 0, 2)
 	require.True(t, l2.Propose(cmd(2, 1, "new"), 0))
 	as2 = append(as2, l2.Output().Accepts...)
 	// l1 is preempted when it tries again.

@@ -76,6 +76,7 @@ type world struct {
 	positions map[uint64]string // position -> value
 	failed    string
 	healed    bool
+	window    int // the leaders' WindowSlots in this run
 }
 
 // Run runs one simulation and checks every invariant.
@@ -106,6 +107,7 @@ func Run(cfg Config) Result {
 	}
 	w.res = Result{Seed: cfg.Seed, Nodes: cfg.Nodes, Liveness: cfg.Liveness}
 	w.f = drawFaults(w.rnd)
+	w.window = 1 + w.rnd.IntN(8)
 	if cfg.noFaults {
 		w.f.heal()
 	}
