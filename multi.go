@@ -14,6 +14,7 @@ import (
 
 	"github.com/mjpitz/myago/paxos/cluster"
 	"github.com/mjpitz/myago/paxos/internal/core"
+	"github.com/mjpitz/myago/paxos/internal/workers"
 )
 
 // MultiAcceptorClient is an AcceptorClient over every voter of a cluster:
@@ -53,6 +54,7 @@ type MultiAcceptorClient struct {
 	runCtx  context.Context
 	voters  []string
 	slots   []*voterSlot
+	pool    *workers.Pool // runs the calls to single voters
 }
 
 type voterSlot struct {
@@ -111,6 +113,7 @@ func (m *MultiAcceptorClient) run(ctx context.Context, voters []string) error {
 	for _, v := range voters {
 		m.slots = append(m.slots, &voterSlot{name: v, ready: make(chan struct{})})
 	}
+	m.pool = workers.New(callWorkersPerVoter * len(voters))
 	m.mu.Unlock()
 	close(m.started)
 
@@ -127,9 +130,15 @@ func (m *MultiAcceptorClient) run(ctx context.Context, voters []string) error {
 	m.mu.Lock()
 	m.state = 2
 	m.mu.Unlock()
+	// The calls still running end with ctx (their contexts derive from it).
+	m.pool.Close()
 	close(m.done)
 	return nil
 }
+
+// callWorkersPerVoter bounds the goroutines kept for calls: enough for a
+// leader's window of accepts and a prepare to every voter.
+const callWorkersPerVoter = 8
 
 func (m *MultiAcceptorClient) dial(ctx context.Context, s *voterSlot) {
 	clock := m.Clock
@@ -157,19 +166,19 @@ func (m *MultiAcceptorClient) dial(ctx context.Context, s *voterSlot) {
 }
 
 // wait returns the running voters, waiting for Start if needed.
-func (m *MultiAcceptorClient) wait(ctx context.Context) ([]*voterSlot, context.Context, error) {
+func (m *MultiAcceptorClient) wait(ctx context.Context) ([]*voterSlot, context.Context, *workers.Pool, error) {
 	m.init()
 	select {
 	case <-m.started:
 	case <-ctx.Done():
-		return nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, ctx.Err())
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, ctx.Err())
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.state == 2 {
-		return nil, nil, ErrStopped
+		return nil, nil, nil, ErrStopped
 	}
-	return m.slots, m.runCtx, nil
+	return m.slots, m.runCtx, m.pool, nil
 }
 
 // client returns the dialed client of member, or nil.
@@ -215,14 +224,14 @@ type voterReply[T any] struct {
 
 // fan calls every voter and feeds the replies to add until done says so.
 // The calls share one context, ended once the last of them returned.
-func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, slots []*voterSlot,
+func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, pool *workers.Pool, slots []*voterSlot,
 	call func(context.Context, AcceptorClient) (T, error), add func(voter int, reply T, err error), done func() bool) error {
 	replies := make(chan voterReply[T], len(slots))
 	cctx, cancel := m.callContext(ctx, run)
 	var pending atomic.Int32
 	pending.Store(int32(len(slots)))
 	for i, s := range slots {
-		go func() {
+		pool.Go(func() {
 			defer func() {
 				if pending.Add(-1) == 0 {
 					cancel()
@@ -237,7 +246,7 @@ func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, slots []*voter
 				r.err = cctx.Err()
 			}
 			replies <- r
-		}()
+		})
 	}
 	for range slots {
 		select {
@@ -258,12 +267,12 @@ func (m *MultiAcceptorClient) Prepare(ctx context.Context, req *Request) (*Promi
 	if req == nil {
 		return nil, fmt.Errorf("%w: nil Request", ErrBadMessage)
 	}
-	slots, run, err := m.wait(ctx)
+	slots, run, pool, err := m.wait(ctx)
 	if err != nil {
 		return nil, err
 	}
 	t := core.NewPrepareTally(len(slots), req.ID, req.Slot)
-	err = fan(ctx, run, m, slots,
+	err = fan(ctx, run, m, pool, slots,
 		func(ctx context.Context, c AcceptorClient) (*Promise, error) { return c.Prepare(ctx, req) },
 		func(voter int, p *Promise, err error) {
 			if err != nil || p == nil {
@@ -287,12 +296,12 @@ func (m *MultiAcceptorClient) Accept(ctx context.Context, in *Proposal) (*Propos
 	if in == nil {
 		return nil, fmt.Errorf("%w: nil Proposal", ErrBadMessage)
 	}
-	slots, run, err := m.wait(ctx)
+	slots, run, pool, err := m.wait(ctx)
 	if err != nil {
 		return nil, err
 	}
 	t := core.NewAcceptTally(len(slots), in.ID, in.Slot)
-	err = fan(ctx, run, m, slots,
+	err = fan(ctx, run, m, pool, slots,
 		func(ctx context.Context, c AcceptorClient) (*Proposal, error) { return c.Accept(ctx, in) },
 		func(voter int, p *Proposal, err error) {
 			if err != nil || p == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/mjpitz/myago/paxos/internal/core"
+	"github.com/mjpitz/myago/paxos/internal/workers"
 )
 
 // memberProposer is the driver of a member's core.Proposer: one goroutine
@@ -32,6 +33,7 @@ type memberProposer struct {
 	stopped chan struct{}
 	box     *mailbox
 	wg      sync.WaitGroup
+	pool    *workers.Pool // runs the RPCs
 
 	// owned by the loop
 	core      *core.Proposer
@@ -178,8 +180,10 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	}
 	m.core.Leader().Observe(last.ID)
 	m.core.SetHint(m.hint())
+	m.pool = workers.New(rpcWorkers)
 	close(m.started)
 	defer close(m.stopped)
+	defer m.pool.Close()
 	defer m.wg.Wait()
 
 	timer := m.clock.NewTimer(time.Hour)
@@ -208,13 +212,17 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	}
 }
 
+// rpcWorkers bounds the goroutines the loop keeps for its RPCs: a window
+// of accepts, a prepare, a ballot and a forward per member.
+const rpcWorkers = 16
+
 // spawn runs an RPC on a goroutine the loop waits for when it stops.
 func (m *memberProposer) spawn(fn func()) {
 	m.wg.Add(1)
-	go func() {
+	m.pool.Go(func() {
 		defer m.wg.Done()
 		fn()
-	}()
+	})
 }
 
 func (m *memberProposer) handle(out core.ProposerOutput) {

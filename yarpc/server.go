@@ -8,11 +8,14 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/mjpitz/myago/paxos/internal/workers"
 )
 
 // Server serves streams: each stream names a method, and the Handler
-// registered for it runs in its own goroutine. The zero value is ready for
-// Handle and Serve; a Server serves any number of listeners at once.
+// registered for it runs on a goroutine of its own (kept for later streams
+// of the connection). The zero value is ready for Handle and Serve; a Server
+// serves any number of listeners at once.
 type Server struct {
 	mux mux
 
@@ -126,11 +129,16 @@ func (s *Server) isShut() bool {
 	return s.shut
 }
 
+// handlerWorkers bounds the goroutines a connection keeps for its handlers
+// (see package workers); handlers beyond it run on goroutines of their own.
+const handlerWorkers = 16
+
 // serveConn starts a session for a new connection.
 func (s *Server) serveConn(conn net.Conn, cfg *config) {
 	sess := newSession(conn, cfg)
 	sess.srv = s
 	sess.ctx, sess.cancel = context.WithCancel(cfg.ctx)
+	sess.pool = workers.New(handlerWorkers)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shut {

@@ -53,7 +53,7 @@ func (s *session) invoke(id uint32, buf *[]byte) error {
 	s.srv.handlers.Add(1) // under s.mu: ordered before Shutdown's wait (see goAway)
 	s.mu.Unlock()
 
-	go s.runHandler(st, h)
+	s.pool.Go(func() { s.runHandler(st, h) })
 	return nil
 }
 

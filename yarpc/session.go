@@ -10,6 +10,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/mjpitz/myago/paxos/internal/workers"
 )
 
 // readBufferBytes is the size of a connection's read buffer.
@@ -38,7 +40,8 @@ type session struct {
 	srv    *Server
 	ctx    context.Context // parent of the handlers' contexts
 	cancel context.CancelFunc
-	active int // handlers running
+	active int           // handlers running
+	pool   *workers.Pool // runs the handlers
 }
 
 func newSession(conn net.Conn, cfg *config) *session {
@@ -233,6 +236,9 @@ func (s *session) close(cause error) {
 	s.w.close()
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.pool != nil {
+		s.pool.Stop() // the workers exit as their handlers return
 	}
 	if s.cc != nil {
 		s.cc.sessionClosed(s)
