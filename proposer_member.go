@@ -42,6 +42,7 @@ type memberProposer struct {
 	fwd       map[string]*forwardQueue
 	ctx       context.Context
 	toLearner func([]core.Entry)
+	turn      int64 // nanoseconds since epoch, read at each turn of the loop
 }
 
 type waiter struct {
@@ -72,7 +73,14 @@ func newMemberProposer(clock clockwork.Clock, log *slog.Logger, idgen IDGenerato
 		waiters: map[uint64]*waiter{}, fwd: map[string]*forwardQueue{}}
 }
 
-func (m *memberProposer) now() int64 { return int64(m.clock.Since(m.epoch)) }
+// now is the loop's time: read once per turn of the loop, since every
+// message of a turn can share it (the core only needs it monotonic).
+func (m *memberProposer) now() int64 { return m.turn }
+
+func (m *memberProposer) readClock() int64 {
+	m.turn = max(m.turn, int64(m.clock.Since(m.epoch)))
+	return m.turn
+}
 
 func (m *memberProposer) propose(ctx context.Context, value []byte) (uint64, error) {
 	select {
@@ -191,16 +199,16 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	var buf []func()
 	for {
 		buf = m.box.take(buf)
+		now := m.readClock()
 		for _, fn := range buf {
 			fn()
 		}
-		now := m.now()
 		m.core.SetHint(m.hint())
 		if now >= m.core.NextDeadline() {
 			m.core.Tick(now)
 		}
 		m.handle(m.core.Output())
-		wait := time.Duration(m.core.NextDeadline() - m.now())
+		wait := time.Duration(m.core.NextDeadline() - now)
 		wait = min(max(wait, 0), time.Second)
 		timer.Reset(wait)
 		select {
