@@ -16,7 +16,8 @@ const NamePaxos = "paxos"
 // Paxos runs github.com/mjpitz/myago/paxos: one paxos.Node per member, each
 // with its own 127.0.0.1 listener, talking yarpc over TCP, on Badger (its own
 // data directory) when durable and Memory Logs otherwise. Every client
-// proposes through member 0 (the others forward to whoever leads).
+// proposes through member 0 (the others forward to whoever leads). The
+// members' state machine is a lastRecordLog unless Config.PaxosRecordAll.
 type Paxos struct{}
 
 // Name returns NamePaxos.
@@ -45,6 +46,9 @@ func (Paxos) Start(ctx context.Context, cfg Config) (Cluster, error) {
 		nc := paxos.NodeConfig{Listen: addr, Peers: addrs, Logger: cfg.Logger, InMemory: !cfg.Durable}
 		if cfg.Durable {
 			nc.DataDir = filepath.Join(cfg.Dir, fmt.Sprintf("paxos-%d", i))
+		}
+		if !cfg.PaxosRecordAll {
+			nc.RecordedLog = func(paxos.Log) paxos.Log { return &lastRecordLog{} }
 		}
 		n, err := paxos.NewNode(nc)
 		if err != nil {

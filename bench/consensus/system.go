@@ -40,6 +40,11 @@ type Config struct {
 	Dir string
 	// Logger receives the systems' diagnostics; nil discards them.
 	Logger *slog.Logger
+	// PaxosRecordAll makes every paxos member keep every value in its
+	// recorded log (a Badger database of its own when durable, Memory
+	// otherwise). By default paxos members apply to a last-record log, the
+	// counterpart of the raft adapters' counting state machines.
+	PaxosRecordAll bool
 }
 
 // Validate reports the first invalid field of cfg.

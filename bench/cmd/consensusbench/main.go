@@ -28,21 +28,22 @@ import (
 )
 
 type options struct {
-	system     string
-	members    int
-	clients    int
-	value      int
-	durable    bool
-	warmup     time.Duration
-	duration   time.Duration
-	dir        string
-	run        string
-	rep        int
-	readyWait  time.Duration
-	cpuProfile string
-	memProfile string
-	rssEvery   time.Duration
-	verbose    bool
+	system         string
+	members        int
+	clients        int
+	value          int
+	durable        bool
+	warmup         time.Duration
+	duration       time.Duration
+	dir            string
+	run            string
+	rep            int
+	readyWait      time.Duration
+	cpuProfile     string
+	memProfile     string
+	rssEvery       time.Duration
+	verbose        bool
+	paxosRecordAll bool
 }
 
 func main() {
@@ -71,6 +72,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end to this file")
 	fs.DurationVar(&o.rssEvery, "rss-every", 0, "print the process's resident memory and Go heap to stderr at this interval (0: never)")
 	fs.BoolVar(&o.verbose, "v", false, "log the systems' diagnostics to stderr")
+	fs.BoolVar(&o.paxosRecordAll, "paxos-record-all", false, "paxos: every member keeps every value in its recorded log (default: a last-record log, like the raft adapters' counters)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -103,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 
-	cfg := consensus.Config{Members: o.members, Durable: o.durable, Dir: dir}
+	cfg := consensus.Config{Members: o.members, Durable: o.durable, Dir: dir, PaxosRecordAll: o.paxosRecordAll}
 	if o.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
