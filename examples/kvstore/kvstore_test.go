@@ -32,7 +32,13 @@ func localCluster(t *testing.T) []*member {
 	t.Helper()
 	ms, err := startLocal(t.TempDir(), "127.0.0.1", 0, 1024, nil)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, closeAll(ms)) })
+	t.Cleanup(func() {
+		// A connection the client dialed but never used is, to the server,
+		// a request on its way: Shutdown waits up to 5 s for it (net/http
+		// issue 22682), as long as the members' shutdown timeout.
+		http.DefaultClient.CloseIdleConnections()
+		require.NoError(t, closeAll(ms))
+	})
 	return ms
 }
 
