@@ -55,8 +55,12 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// MaxBackoff caps the back-off of every retry loop (default 1 s).
 	MaxBackoff time.Duration
-	// WindowSlots bounds the slots a leader has in flight (default 2): fewer
-	// slots carry bigger batches, and each slot costs a round of RPCs.
+	// WindowSlots bounds the slots a leader has in flight (default 1): one
+	// slot at a time carries every value that arrived while the previous
+	// one was out, so each round of RPCs and syncs carries the most. More
+	// slots help only where the network round trip, not the acceptors'
+	// sync, dominates (measured on loopback with Badger: 1 slot gave 20–40%
+	// more commits/s than 2 at 16–256 clients).
 	WindowSlots int
 	// MaxBatchValues and MaxBatchBytes bound one slot's batch (defaults 1024
 	// values, 1 MiB).

@@ -256,7 +256,7 @@ func TestBadInputOutOfOrderPageKeepsTheChosenValue(t *testing.T) {
 	c.seed(0, 3, 1, "x")
 	require.Equal(t, "v", c.chosenValue(2))
 
-	l := NewLeader(LeaderConfig{})
+	l := NewLeader(LeaderConfig{WindowSlots: 4}) // every recovered slot in flight at once
 	require.True(t, l.Campaign(5, 0))
 	p := l.Output().Prepares[0]
 	tl := NewPrepareTally(3, 5, p.From)

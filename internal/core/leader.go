@@ -23,7 +23,7 @@ type LeaderConfig struct {
 
 // Defaults for LeaderConfig.
 const (
-	DefaultWindowSlots      = 2
+	DefaultWindowSlots      = 1
 	DefaultMaxBatchCommands = 1024
 	DefaultMaxBatchBytes    = 1 << 20
 	DefaultMaxQueueCommands = 1 << 16
