@@ -61,7 +61,8 @@ type acceptor struct {
 	broken   error // a write failed: the core is reloaded before the next call
 	queue    []*ticket
 	writing  bool
-	durable  uint64 // the core's watermark as far as the Logs know
+	batch    []*ticket // the batch being written while writing
+	durable  uint64    // the core's watermark as far as the Logs know
 	hint     leaderHint
 	heard    uint64 // the highest chosen watermark a leader has sent
 	tail     tail   // the newest entries, for Observe
@@ -241,6 +242,7 @@ func (a *acceptor) Accept(ctx context.Context, in *Proposal) (*Proposal, error) 
 		a.heard = max(a.heard, m.Chosen)
 	}
 	t := a.enqueue(ws)
+	a.publishChosen()
 	a.mu.Unlock()
 	if err := a.commit(t); err != nil {
 		return nil, err
@@ -328,11 +330,11 @@ func (a *acceptor) commit(t *ticket) error {
 		}
 		batch := a.queue
 		a.queue = nil
-		a.writing = true
+		a.writing, a.batch = true, batch
 		a.mu.Unlock()
 		err := a.persist(batch)
 		a.mu.Lock()
-		a.writing = false
+		a.writing, a.batch = false, nil
 		for _, b := range batch {
 			b.done, b.err = true, err
 		}

@@ -98,6 +98,30 @@ func (a *acceptor) published(batch []*ticket) {
 	}
 }
 
+// publishChosen tells the Observe streams at once about a chosen watermark
+// a leader just announced, without waiting for the writes queued with it:
+// that a slot is chosen is a fact about the cluster, and the entry this
+// acceptor durably holds for it is the chosen one. Followers thus learn a
+// slot one sync earlier than when the watermark rode on the next step's
+// writes. It stops below the lowest slot a queued or in-flight write is
+// about to overwrite: the durable entry there (in the tail or the Log) may
+// be a superseded one. Called with mu held.
+func (a *acceptor) publishChosen() {
+	through := a.core.Chosen()
+	for _, q := range [2][]*ticket{a.batch, a.queue} {
+		for _, t := range q {
+			for _, w := range t.writes {
+				if w.Entry != nil && w.Entry.Slot <= through {
+					through = w.Entry.Slot - 1
+				}
+			}
+		}
+	}
+	if through > a.durable {
+		a.published([]*ticket{{chosen: through}})
+	}
+}
+
 // Observe serves an Observe stream until the client goes away or the
 // member stops.
 func (a *acceptor) Observe(call *ObserveServerStream) error {

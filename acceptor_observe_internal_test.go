@@ -108,3 +108,98 @@ func queued(t *testing.T, a *acceptor, n int) {
 		return len(a.queue) == n
 	}, 10*time.Second, time.Millisecond)
 }
+
+// newGatedAcceptor returns an acceptor whose accepted Log can hold a write,
+// and a chosen-only Observe stream of it from slot 1.
+func newGatedAcceptor(t *testing.T) (*acceptor, *gateLog, <-chan core.Entry, context.Context) {
+	t.Helper()
+	store := &Memory{}
+	entries := &gateLog{Log: store.WithPrefix("accepted")}
+	a, err := newAcceptor(store.WithPrefix("promise"), entries, clockwork.NewRealClock(), nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	got := make(chan core.Entry, 16)
+	go func() {
+		_ = a.observe(ctx, func() { cancel() }, 1, false, func(e core.Entry) error { got <- e; return nil })
+	}()
+	return a, entries, got, ctx
+}
+
+func (g *gateLog) arm() {
+	g.mu.Lock()
+	g.armed, g.held, g.open = true, make(chan struct{}), make(chan struct{})
+	g.mu.Unlock()
+}
+
+func oneCmd(v string) []Command { return []Command{{Session: 1, Seq: 1, Value: []byte(v)}} }
+
+// A follower learns a slot is chosen from the watermark on the next Accept
+// before that Accept's own write is durable: one sync sooner.
+func TestObserveSendsTheWatermarkBeforeTheNextWrite(t *testing.T) {
+	a, entries, got, ctx := newGatedAcceptor(t)
+	_, err := a.Prepare(ctx, &Request{ID: 1, Slot: 1, Proposer: "leader"})
+	require.NoError(t, err)
+	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 1, Commands: oneCmd("one")})
+	require.NoError(t, err)
+
+	entries.arm()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = a.Accept(ctx, &Proposal{ID: 1, Slot: 2, Chosen: 1, Commands: oneCmd("two")})
+	}()
+	<-entries.held // slot 2's write is not durable
+	select {
+	case e := <-got:
+		require.Equal(t, uint64(1), e.Slot)
+		require.True(t, e.Decided)
+		require.Equal(t, "one", string(e.Cmds[0].Value))
+	case <-time.After(5 * time.Second):
+		t.Fatal("slot 1 was not streamed as chosen while slot 2's write was held")
+	}
+	close(entries.open)
+	<-done
+}
+
+// The early watermark must not cover a slot whose durable entry a queued
+// write is about to replace: that entry was superseded (accepted at a lower
+// ballot), and the chosen value is the one being written.
+func TestObserveEarlyWatermarkSkipsASlotBeingOverwritten(t *testing.T) {
+	a, entries, got, ctx := newGatedAcceptor(t)
+	_, err := a.Prepare(ctx, &Request{ID: 1, Slot: 1, Proposer: "old-leader"})
+	require.NoError(t, err)
+	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 1, Commands: oneCmd("old")})
+	require.NoError(t, err)
+	_, err = a.Prepare(ctx, &Request{ID: 2, Slot: 1, Proposer: "new-leader"})
+	require.NoError(t, err)
+
+	entries.arm()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the new leader's value for slot 1, held
+		defer wg.Done()
+		_, _ = a.Accept(ctx, &Proposal{ID: 2, Slot: 1, Commands: oneCmd("new")})
+	}()
+	<-entries.held
+	go func() { // then slot 2, saying slot 1 is chosen
+		defer wg.Done()
+		_, _ = a.Accept(ctx, &Proposal{ID: 2, Slot: 2, Chosen: 1, Commands: oneCmd("two")})
+	}()
+	queued(t, a, 1)
+	select {
+	case e := <-got:
+		t.Fatalf("slot %d (%q) streamed as chosen before the chosen value was durable", e.Slot, e.Cmds[0].Value)
+	case <-time.After(50 * time.Millisecond): // a stream that would send has had ample time
+	}
+	close(entries.open)
+	wg.Wait()
+	select {
+	case e := <-got:
+		require.Equal(t, uint64(1), e.Slot)
+		require.True(t, e.Decided)
+		require.Equal(t, "new", string(e.Cmds[0].Value))
+	case <-time.After(5 * time.Second):
+		t.Fatal("slot 1 never streamed as chosen")
+	}
+}
