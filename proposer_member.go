@@ -58,10 +58,16 @@ type proposeResult struct {
 }
 
 type forwardQueue struct {
-	cmds []core.Command
-	hops int
-	busy bool
+	cmds     []core.Command
+	hops     int
+	inflight int // Forward calls on their way
 }
+
+// forwardsInFlight bounds the Forward calls on their way to one member:
+// more than one, so that commands arriving during a call's round trip
+// need not wait for it (the leader takes forwarded commands in any order,
+// its sessions deduplicate), few, so that they still coalesce into batches.
+const forwardsInFlight = 2
 
 var errNoForwarder = errors.New("paxos: the member's client cannot forward")
 
@@ -294,14 +300,15 @@ func (m *memberProposer) handle(out core.ProposerOutput) {
 	}
 }
 
-// flushForward sends what is queued for a member, one call at a time per
-// member, so that forwards coalesce into batches under load.
+// flushForward sends what is queued for a member, at most forwardsInFlight
+// calls at a time, so that forwards coalesce into batches under load.
 func (m *memberProposer) flushForward(to string, q *forwardQueue) {
-	if q.busy || len(q.cmds) == 0 {
+	if q.inflight >= forwardsInFlight || len(q.cmds) == 0 {
 		return
 	}
 	cmds, hops := q.cmds, q.hops
-	q.cmds, q.hops, q.busy = nil, 0, true
+	q.cmds, q.hops = nil, 0
+	q.inflight++
 	m.spawn(func() {
 		err := errNoForwarder
 		if fw, ok := m.multi.client(to).(Forwarder); ok {
@@ -310,7 +317,7 @@ func (m *memberProposer) flushForward(to string, q *forwardQueue) {
 			cancel()
 		}
 		m.box.post(func() {
-			q.busy = false
+			q.inflight--
 			if err != nil {
 				m.log.Debug("paxos: forwarding failed", "to", to, "err", err)
 				m.core.ForwardFailed(to, m.now())
