@@ -150,14 +150,7 @@ func TestObserveSendsTheWatermarkBeforeTheNextWrite(t *testing.T) {
 		_, _ = a.Accept(ctx, &Proposal{ID: 1, Slot: 2, Chosen: 1, Commands: oneCmd("two")})
 	}()
 	<-entries.held // slot 2's write is not durable
-	select {
-	case e := <-got:
-		require.Equal(t, uint64(1), e.Slot)
-		require.True(t, e.Decided)
-		require.Equal(t, "one", string(e.Cmds[0].Value))
-	case <-time.After(5 * time.Second):
-		t.Fatal("slot 1 was not streamed as chosen while slot 2's write was held")
-	}
+	requireChosen(t, got, 1, "one")
 	close(entries.open)
 	<-done
 }
@@ -194,12 +187,18 @@ func TestObserveEarlyWatermarkSkipsASlotBeingOverwritten(t *testing.T) {
 	}
 	close(entries.open)
 	wg.Wait()
+	requireChosen(t, got, 1, "new")
+}
+
+// requireChosen waits for the stream's next entry: slot, decided, value.
+func requireChosen(t *testing.T, got <-chan core.Entry, slot uint64, value string) {
+	t.Helper()
 	select {
 	case e := <-got:
-		require.Equal(t, uint64(1), e.Slot)
+		require.Equal(t, slot, e.Slot)
 		require.True(t, e.Decided)
-		require.Equal(t, "new", string(e.Cmds[0].Value))
+		require.Equal(t, value, string(e.Cmds[0].Value))
 	case <-time.After(5 * time.Second):
-		t.Fatal("slot 1 never streamed as chosen")
+		t.Fatalf("slot %d was not streamed as chosen", slot)
 	}
 }
