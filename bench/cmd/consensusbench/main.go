@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type options struct {
 	rep            int
 	readyWait      time.Duration
 	cpuProfile     string
+	traceFile      string
 	memProfile     string
 	rssEvery       time.Duration
 	verbose        bool
@@ -69,6 +71,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rep, "rep", 0, "repetition number copied into the result")
 	fs.DurationVar(&o.readyWait, "ready-timeout", 30*time.Second, "how long to wait for the first commit")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured window to this file")
+	fs.StringVar(&o.traceFile, "trace", "", "write an execution trace of the measured window's first second to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end to this file")
 	fs.DurationVar(&o.rssEvery, "rss-every", 0, "print the process's resident memory and Go heap to stderr at this interval (0: never)")
 	fs.BoolVar(&o.verbose, "v", false, "log the systems' diagnostics to stderr")
@@ -139,11 +142,18 @@ func measure(ctx context.Context, c consensus.Cluster, load consensus.Load, o op
 		return consensus.Result{}, err
 	}
 	if o.cpuProfile != "" {
-		stopProfile, err := profileWindow(o.cpuProfile, load.Warmup, load.Window)
+		stopProfile, err := profileWindow(o.cpuProfile, load.Warmup, load.Window, pprof.StartCPUProfile, pprof.StopCPUProfile)
 		if err != nil {
 			return consensus.Result{}, err
 		}
 		defer stopProfile()
+	}
+	if o.traceFile != "" {
+		stopTrace, err := profileWindow(o.traceFile, load.Warmup, min(load.Window, time.Second), trace.Start, trace.Stop)
+		if err != nil {
+			return consensus.Result{}, err
+		}
+		defer stopTrace()
 	}
 	if o.rssEvery > 0 {
 		stopSampling := sampleMemory(o.rssEvery, os.Stderr)
@@ -161,8 +171,9 @@ func measure(ctx context.Context, c consensus.Cluster, load consensus.Load, o op
 	return res, nil
 }
 
-// profileWindow profiles the CPU from the end of the warm-up for window.
-func profileWindow(path string, warmup, window time.Duration) (func(), error) {
+// profileWindow runs a profile (start, stop) from the end of the warm-up for
+// window.
+func profileWindow(path string, warmup, window time.Duration, start func(io.Writer) error, stop func()) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
@@ -177,15 +188,15 @@ func profileWindow(path string, warmup, window time.Duration) (func(), error) {
 		case <-done:
 			return
 		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "consensusbench: cpu profile:", err)
+		if err := start(f); err != nil {
+			fmt.Fprintln(os.Stderr, "consensusbench: profile:", err)
 			return
 		}
 		select {
 		case <-time.After(window):
 		case <-done:
 		}
-		pprof.StopCPUProfile()
+		stop()
 	}()
 	return func() { close(done); <-stopped }, nil
 }
