@@ -91,6 +91,39 @@ func (s *memStore) encode(msg interface{}) ([]byte, error) {
 	return val, err
 }
 
+// encodeBatch returns the stored forms of msgs, all in one allocation: a
+// record per value was a tenth of a cluster's CPU in the Propose benchmark.
+// The records of a batch share that memory until the last of them is
+// replaced.
+func (s *memStore) encodeBatch(ids []uint64, msgs []interface{}) ([]memItem, error) {
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	var endsBuf [64]int
+	ends := endsBuf[:0]
+	b := (*bp)[:0]
+	for i, id := range ids {
+		var err error
+		if b, err = appendRecord(b, msgs[i]); err != nil {
+			return nil, &RecordError{Op: "record", ID: id, Err: err}
+		}
+		ends = append(ends, len(b))
+	}
+	slab := bytes.Clone(b)
+	if cap(b) <= memMaxPooledBuf {
+		*bp = b[:0]
+		s.bufs.Put(bp)
+	}
+	items := make([]memItem, len(ids))
+	start := 0
+	for i, id := range ids {
+		items[i] = memItem{id: id, val: slab[start:ends[i]:ends[i]]}
+		start = ends[i]
+	}
+	return items, nil
+}
+
 func (m *Memory) init() *memSpace {
 	m.once.Do(func() {
 		if m.store == nil {
@@ -129,13 +162,9 @@ func (m *Memory) RecordBatch(ids []uint64, msgs []interface{}) error {
 		return err
 	}
 	sp := m.init()
-	items := make([]memItem, len(ids))
-	for i, id := range ids {
-		val, err := m.store.encode(msgs[i])
-		if err != nil {
-			return &RecordError{Op: "record", ID: id, Err: err}
-		}
-		items[i] = memItem{id: id, val: val}
+	items, err := m.store.encodeBatch(ids, msgs)
+	if err != nil {
+		return err
 	}
 	sp.mu.Lock()
 	for _, it := range items {

@@ -19,6 +19,31 @@ func BenchmarkMemoryRecord(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
+// BenchmarkMemoryRecordBatch records batches of 32 Proposals (a learner's
+// delivery under load); one op is one record.
+func BenchmarkMemoryRecordBatch(b *testing.B) {
+	const batch = 32
+	m := &Memory{}
+	p := benchProposal()
+	ids := make([]uint64, batch)
+	msgs := make([]interface{}, batch)
+	for i := range msgs {
+		msgs[i] = p
+	}
+	b.ReportAllocs()
+	next := uint64(0)
+	for i := 0; i < b.N; i += batch {
+		for j := range ids {
+			next++
+			ids[j] = next
+		}
+		if err := m.RecordBatch(ids, msgs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
 // BenchmarkMemoryRange counts one op per record visited, over a log of
 // 10,000 Proposals ranged from end to end.
 func BenchmarkMemoryRange(b *testing.B) {
