@@ -2,6 +2,7 @@ package paxos
 
 import (
 	"errors"
+	"flag"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,6 +81,31 @@ func BenchmarkBadgerRecord(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBadgerRecordSustained records 4.5 KB values (an acceptor's batch
+// of about 30 commands) from one writer, for the value log's sake: a synced
+// write msyncs the current value-log file's whole mapping, which costs more
+// the more of the file is written. Run it long enough to fill files, and
+// compare value-log file sizes with -badger-vlog-mib:
+//
+//	go test -run '^$' -bench BadgerRecordSustained -benchtime 20s .
+//	go test -run '^$' -bench BadgerRecordSustained -benchtime 20s . -badger-vlog-mib 256
+func BenchmarkBadgerRecordSustained(b *testing.B) {
+	opts := BadgerOptions(b.TempDir(), nil)
+	if *benchVlogMiB > 0 {
+		opts = opts.WithValueLogFileSize(int64(*benchVlogMiB) << 20)
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	l := &Badger{DB: db}
+	p := &Proposal{ID: 1, Value: make([]byte, 4500)}
+	runWriters(b, 1, func(i uint64) error { return l.Record(i, p) })
+}
+
+var benchVlogMiB = flag.Int("badger-vlog-mib", 0, "BenchmarkBadgerRecordSustained: value-log file size in MiB (0: BadgerOptions')")
 
 // BenchmarkBadgerRange counts one op per record visited (see benchRange).
 func BenchmarkBadgerRange(b *testing.B) {
