@@ -396,19 +396,10 @@ func (a *acceptor) persist(batch []*ticket) error {
 }
 
 func (a *acceptor) persistEntries(ids []uint64, msgs []interface{}) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if bl, ok := a.entries.(BatchLog); ok {
-		if err := bl.RecordBatch(ids, msgs); err != nil {
-			return fmt.Errorf("paxos: recording %d accepted entries: %w", len(ids), err)
-		}
-		return nil
-	}
-	for i, id := range ids {
-		if err := a.entries.Record(id, msgs[i]); err != nil {
-			return fmt.Errorf("paxos: recording the accepted entry of slot %d: %w", id, err)
-		}
+	// In chunks: the learner's catch-up can queue thousands of entries at
+	// once. A crash between chunks keeps a prefix, and no reply has left.
+	if err := recordChunked(a.entries, ids, msgs); err != nil {
+		return fmt.Errorf("paxos: recording %d accepted entries from slot %d: %w", len(ids), ids[0], err)
 	}
 	return nil
 }

@@ -39,3 +39,34 @@ type BatchLog interface {
 	Log
 	RecordBatch(ids []uint64, msgs []interface{}) error
 }
+
+// recordChunk bounds one RecordBatch the library makes. A learner catching
+// up may deliver tens of thousands of values at once, and a durable Log
+// writes a batch as one transaction, which Badger refuses over ~15% of a
+// memtable (about 4.8 MiB with BadgerOptions): the same batch would then
+// fail forever. 1024 records under Badger's 1 KiB value threshold stay far
+// below that, and larger values go to its value log.
+const recordChunk = 1024
+
+// recordChunked records msgs[i] at ids[i] in order, at most recordChunk per
+// RecordBatch when l offers it. Each chunk is atomic, not the whole: a
+// crash may keep a prefix, as if it came before the rest was written.
+func recordChunked(l Log, ids []uint64, msgs []interface{}) error {
+	bl, batch := l.(BatchLog)
+	for len(ids) > 0 {
+		n := min(len(ids), recordChunk)
+		if batch && n > 1 {
+			if err := bl.RecordBatch(ids[:n], msgs[:n]); err != nil {
+				return err
+			}
+		} else {
+			for i, id := range ids[:n] {
+				if err := l.Record(id, msgs[i]); err != nil {
+					return err
+				}
+			}
+		}
+		ids, msgs = ids[n:], msgs[n:]
+	}
+	return nil
+}

@@ -446,34 +446,8 @@ func (l *learnerRun) record(ctx context.Context, ds []core.Delivery, clock clock
 	}
 }
 
-// recordChunk bounds one RecordBatch of the learner. A learner catching up
-// may deliver tens of thousands of values at once, and a durable Log writes
-// a batch as one transaction, which Badger refuses over ~15% of a memtable
-// (about 4.8 MiB with BadgerOptions): the same batch would then fail
-// forever. 1024 records under Badger's 1 KiB value threshold stay far
-// below that, and larger values go to its value log.
-const recordChunk = 1024
-
-// write records the values in order, at most recordChunk per batch; after
-// a failure record retries them all (Record replaces).
 func (l *learnerRun) write(ids []uint64, msgs []interface{}) error {
-	bl, batch := l.o.Log.(BatchLog)
-	for len(ids) > 0 {
-		n := min(len(ids), recordChunk)
-		if batch && n > 1 {
-			if err := bl.RecordBatch(ids[:n], msgs[:n]); err != nil {
-				return err
-			}
-		} else {
-			for i, id := range ids[:n] {
-				if err := l.o.Log.Record(id, msgs[i]); err != nil {
-					return err
-				}
-			}
-		}
-		ids, msgs = ids[n:], msgs[n:]
-	}
-	return nil
+	return recordChunked(l.o.Log, ids, msgs)
 }
 
 // stream keeps one Observe stream to a voter open, feeding events.

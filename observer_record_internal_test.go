@@ -38,3 +38,27 @@ func TestRecordTakesDeliveriesLargerThanATransaction(t *testing.T) {
 	require.NoError(t, o.Log.Last(&last))
 	require.Equal(t, uint64(n), last.ID)
 }
+
+// The same for an acceptor that learns thousands of entries at once (a
+// learner's catch-up fed back into its own acceptor).
+func TestAcceptorLearnsMoreThanATransaction(t *testing.T) {
+	db, err := OpenBadger(t.TempDir(), nil)
+	require.NoError(t, err)
+	defer db.Close()
+	store := &Badger{DB: db}
+	a, err := newAcceptor(store.WithPrefix("promise"), store.WithPrefix("accepted"), clockwork.NewRealClock(), nil)
+	require.NoError(t, err)
+	defer a.stop()
+
+	const n = 40_000
+	es := make([]core.Entry, n)
+	for i := range es {
+		es[i] = core.Entry{Slot: uint64(i + 1), Ballot: 1, Decided: true,
+			Cmds: []core.Command{{Session: 7, Seq: uint64(i + 1), Value: make([]byte, 200)}}}
+	}
+	require.NoError(t, a.learn(es))
+	require.Eventually(t, func() bool {
+		var last Proposal
+		return a.entries.Last(&last) == nil && last.Slot == n
+	}, 20*time.Second, 10*time.Millisecond, "the learned entries were never written")
+}
