@@ -134,14 +134,20 @@ func (g *gateLog) arm() {
 
 func oneCmd(v string) []Command { return []Command{{Session: 1, Seq: 1, Value: []byte(v)}} }
 
+// leadAndAccept has proposer take ballot on a and get value accepted in slot 1.
+func leadAndAccept(ctx context.Context, t *testing.T, a *acceptor, ballot uint64, proposer, value string) {
+	t.Helper()
+	_, err := a.Prepare(ctx, &Request{ID: ballot, Slot: 1, Proposer: proposer})
+	require.NoError(t, err)
+	_, err = a.Accept(ctx, &Proposal{ID: ballot, Slot: 1, Commands: oneCmd(value)})
+	require.NoError(t, err)
+}
+
 // A follower learns a slot is chosen from the watermark on the next Accept
 // before that Accept's own write is durable: one sync sooner.
 func TestObserveSendsTheWatermarkBeforeTheNextWrite(t *testing.T) {
 	a, entries, got, ctx := newGatedAcceptor(t)
-	_, err := a.Prepare(ctx, &Request{ID: 1, Slot: 1, Proposer: "leader"})
-	require.NoError(t, err)
-	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 1, Commands: oneCmd("one")})
-	require.NoError(t, err)
+	leadAndAccept(ctx, t, a, 1, "leader", "one")
 
 	entries.arm()
 	done := make(chan struct{})
@@ -160,11 +166,8 @@ func TestObserveSendsTheWatermarkBeforeTheNextWrite(t *testing.T) {
 // ballot), and the chosen value is the one being written.
 func TestObserveEarlyWatermarkSkipsASlotBeingOverwritten(t *testing.T) {
 	a, entries, got, ctx := newGatedAcceptor(t)
-	_, err := a.Prepare(ctx, &Request{ID: 1, Slot: 1, Proposer: "old-leader"})
-	require.NoError(t, err)
-	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 1, Commands: oneCmd("old")})
-	require.NoError(t, err)
-	_, err = a.Prepare(ctx, &Request{ID: 2, Slot: 1, Proposer: "new-leader"})
+	leadAndAccept(ctx, t, a, 1, "old-leader", "old")
+	_, err := a.Prepare(ctx, &Request{ID: 2, Slot: 1, Proposer: "new-leader"})
 	require.NoError(t, err)
 
 	entries.arm()
