@@ -23,9 +23,14 @@ type observeSub struct {
 	overflow atomic.Bool
 }
 
-// tailSlots bounds the acceptor's in-memory copy of its newest entries,
-// from which Observe streams are served without reading the Log.
-const tailSlots = 8192
+// tailSlots and tailBytes bound the acceptor's in-memory copy of its newest
+// entries, from which Observe streams are served without reading the Log:
+// slots alone would let large batches (64 values of 4 KiB per slot) hold
+// gigabytes.
+const (
+	tailSlots = 8192
+	tailBytes = 32 << 20
+)
 
 // tail is the newest durable entries: for every slot >= low, the entry the
 // Log holds is here (or the Log holds none).
@@ -33,27 +38,44 @@ type tail struct {
 	entries map[uint64]core.Entry
 	low     uint64
 	top     uint64
+	bytes   int // entrySize of the entries held
 }
 
 func (t *tail) reset(maxSlot uint64) {
 	t.entries = map[uint64]core.Entry{}
-	t.low, t.top = maxSlot+1, maxSlot
+	t.low, t.top, t.bytes = maxSlot+1, maxSlot, 0
+}
+
+// entrySize approximates the memory an entry holds.
+func entrySize(e core.Entry) int {
+	n := 64
+	for _, c := range e.Cmds {
+		n += 48 + len(c.Value)
+	}
+	return n
 }
 
 func (t *tail) put(e core.Entry) {
 	if e.Slot < t.low {
 		return // older than the tail: served from the Log
 	}
+	if old, ok := t.entries[e.Slot]; ok {
+		t.bytes -= entrySize(old)
+	}
 	t.entries[e.Slot] = e
+	t.bytes += entrySize(e)
 	t.top = max(t.top, e.Slot)
-	if t.top-t.low > tailSlots {
-		low := t.top - tailSlots/2
-		for slot := range t.entries {
-			if slot < low {
-				delete(t.entries, slot)
-			}
+	if t.top-t.low <= tailSlots && t.bytes <= tailBytes {
+		return
+	}
+	// Drop the oldest half (by slots and by bytes): amortized, each entry
+	// is dropped once.
+	low := max(t.low, t.top-min(t.top, tailSlots/2))
+	for ; t.low < low || (t.bytes > tailBytes/2 && t.low < t.top); t.low++ {
+		if old, ok := t.entries[t.low]; ok {
+			t.bytes -= entrySize(old)
+			delete(t.entries, t.low)
 		}
-		t.low = low
 	}
 }
 

@@ -205,3 +205,39 @@ func requireChosen(t *testing.T, got <-chan core.Entry, slot uint64, value strin
 		t.Fatalf("slot %d was not streamed as chosen", slot)
 	}
 }
+
+// The tail holds at most tailSlots slots and about tailBytes, and every slot
+// from low up that was put is still there.
+func TestTailIsBoundedBySlotsAndBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value int
+		puts  int
+	}{
+		{"small entries", 16, 3 * tailSlots},
+		{"large entries", 256 << 10, 1000}, // 64 values of 4 KiB per slot: 256 MiB put
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var tl tail
+			tl.reset(0)
+			value := make([]byte, tc.value)
+			for slot := uint64(1); slot <= uint64(tc.puts); slot++ {
+				tl.put(core.Entry{Slot: slot, Ballot: 1, Cmds: []core.Command{{Session: 1, Seq: slot, Value: value}}})
+				require.LessOrEqual(t, tl.top-tl.low, uint64(tailSlots))
+				require.LessOrEqual(t, tl.bytes, tailBytes+entrySize(tl.entries[slot]))
+			}
+			require.Equal(t, uint64(tc.puts), tl.top)
+			for slot := tl.low; slot <= tl.top; slot++ {
+				if _, ok := tl.entries[slot]; !ok {
+					t.Fatalf("slot %d is missing from the tail [%d, %d]", slot, tl.low, tl.top)
+				}
+			}
+			require.Len(t, tl.entries, int(tl.top-tl.low+1))
+			sum := 0
+			for _, e := range tl.entries {
+				sum += entrySize(e)
+			}
+			require.Equal(t, sum, tl.bytes)
+		})
+	}
+}
