@@ -46,9 +46,15 @@ func runWriters(b *testing.B, writers int, write func(i uint64) error) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-func benchBadgerDB(b *testing.B) *badger.DB {
+// benchBadgerDB opens a DB with BadgerOptions in a fresh directory,
+// adjusted by adjust when given.
+func benchBadgerDB(b *testing.B, adjust ...func(badger.Options) badger.Options) *badger.DB {
 	b.Helper()
-	db, err := OpenBadger(b.TempDir(), nil)
+	opts := BadgerOptions(b.TempDir(), nil)
+	for _, fn := range adjust {
+		opts = fn(opts)
+	}
+	db, err := badger.Open(opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,16 +97,12 @@ func BenchmarkBadgerRecord(b *testing.B) {
 //	go test -run '^$' -bench BadgerRecordSustained -benchtime 20s .
 //	go test -run '^$' -bench BadgerRecordSustained -benchtime 20s . -badger-vlog-mib 256
 func BenchmarkBadgerRecordSustained(b *testing.B) {
-	opts := BadgerOptions(b.TempDir(), nil)
-	if *benchVlogMiB > 0 {
-		opts = opts.WithValueLogFileSize(int64(*benchVlogMiB) << 20)
-	}
-	db, err := badger.Open(opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	l := &Badger{DB: db}
+	l := &Badger{DB: benchBadgerDB(b, func(o badger.Options) badger.Options {
+		if *benchVlogMiB > 0 {
+			o = o.WithValueLogFileSize(int64(*benchVlogMiB) << 20)
+		}
+		return o
+	})}
 	p := &Proposal{ID: 1, Value: make([]byte, 4500)}
 	runWriters(b, 1, func(i uint64) error { return l.Record(i, p) })
 }

@@ -73,21 +73,34 @@ func (s *memStore) space(path string) *memSpace {
 	return sp
 }
 
-// encode returns the stored form of msg in a buffer of its own.
-func (s *memStore) encode(msg interface{}) ([]byte, error) {
+// scratch returns a pooled encoding buffer, empty; release gives it back.
+func (s *memStore) scratch() *[]byte {
 	bp, _ := s.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
 	}
-	b, err := appendRecord((*bp)[:0], msg)
-	var val []byte
-	if err == nil {
-		val = bytes.Clone(b)
-	}
+	*bp = (*bp)[:0]
+	return bp
+}
+
+// release returns b, grown from scratch bp, to the pool unless it grew too
+// large to keep.
+func (s *memStore) release(bp *[]byte, b []byte) {
 	if cap(b) <= memMaxPooledBuf {
 		*bp = b[:0]
 		s.bufs.Put(bp)
 	}
+}
+
+// encode returns the stored form of msg in a buffer of its own.
+func (s *memStore) encode(msg interface{}) ([]byte, error) {
+	bp := s.scratch()
+	b, err := appendRecord(*bp, msg)
+	var val []byte
+	if err == nil {
+		val = bytes.Clone(b)
+	}
+	s.release(bp, b)
 	return val, err
 }
 
@@ -96,13 +109,10 @@ func (s *memStore) encode(msg interface{}) ([]byte, error) {
 // The records of a batch share that memory until the last of them is
 // replaced.
 func (s *memStore) encodeBatch(ids []uint64, msgs []interface{}) ([]memItem, error) {
-	bp, _ := s.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
+	bp := s.scratch()
 	var endsBuf [64]int
 	ends := endsBuf[:0]
-	b := (*bp)[:0]
+	b := *bp
 	for i, id := range ids {
 		var err error
 		if b, err = appendRecord(b, msgs[i]); err != nil {
@@ -111,10 +121,7 @@ func (s *memStore) encodeBatch(ids []uint64, msgs []interface{}) ([]memItem, err
 		ends = append(ends, len(b))
 	}
 	slab := bytes.Clone(b)
-	if cap(b) <= memMaxPooledBuf {
-		*bp = b[:0]
-		s.bufs.Put(bp)
-	}
+	s.release(bp, b)
 	items := make([]memItem, len(ids))
 	start := 0
 	for i, id := range ids {

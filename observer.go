@@ -432,7 +432,7 @@ func (l *learnerRun) record(ctx context.Context, ds []core.Delivery, clock clock
 	}
 	b := backoff{max: l.o.MaxBackoff}
 	for {
-		err := l.write(ids, msgs)
+		err := recordChunked(l.o.Log, ids, msgs)
 		if err == nil {
 			l.o.setRecorded(ids[len(ids)-1])
 			return true
@@ -444,10 +444,6 @@ func (l *learnerRun) record(ctx context.Context, ds []core.Delivery, clock clock
 		case <-clock.After(b.next()):
 		}
 	}
-}
-
-func (l *learnerRun) write(ids []uint64, msgs []interface{}) error {
-	return recordChunked(l.o.Log, ids, msgs)
 }
 
 // stream keeps one Observe stream to a voter open, feeding events.
