@@ -355,6 +355,95 @@ func TestLeaderTellsTheWatermarkWhenIdle(t *testing.T) {
 	assert.Empty(t, l.Output().Accepts, "one heartbeat at a time")
 }
 
+func TestLeaderHoldsBackAWatermarkOnlyItsOwnMemberWaitsOn(t *testing.T) {
+	const own, delay = 9, 1000
+	cfg := LeaderConfig{CommitDelayNanos: delay, Session: own}
+	choose := func(t *testing.T, c *tcluster, l *Leader, now int64) {
+		t.Helper()
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		r, _ := c.accept(a[0], all(3)...)
+		l.AcceptDone(r, now)
+	}
+	t.Run("own commands: after the delay", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		choose(t, c, l, 10)
+		o := l.Output()
+		require.Len(t, o.Learned, 1, "the member's learner hears at once")
+		assert.Empty(t, o.Accepts, "the acceptors hear later")
+		assert.Equal(t, int64(10+delay), l.NextDeadline())
+		l.Tick(10 + delay - 1)
+		assert.Empty(t, l.Output().Accepts)
+		l.Tick(10 + delay)
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
+	})
+	t.Run("the next accept carries it", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		choose(t, c, l, 10)
+		_ = l.Output()
+		require.True(t, l.Propose(cmd(own, 2, "b"), 20))
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		assert.Equal(t, uint64(1), a[0].Chosen)
+		l.Tick(10 + delay)
+		assert.Empty(t, l.Output().Accepts, "nothing held back any more")
+		assert.Greater(t, l.NextDeadline(), int64(10+delay), "only the accept's retry is due")
+	})
+	t.Run("another session's command: at once", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(cmd(own+1, 1, "forwarded"), 0))
+		choose(t, c, l, 10)
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
+	})
+	t.Run("own command learned from the learner: after the delay", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		_ = l.Output()
+		l.Learn(Entry{Slot: 1, Ballot: 5, Cmds: []Command{cmd(own, 1, "a")}, Decided: true}, 10)
+		assert.Empty(t, l.Output().Accepts)
+		l.Tick(10 + delay)
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
+	})
+	t.Run("a value recovered in phase 1: at once", func(t *testing.T) {
+		c := newCluster(t, 3)
+		for i := range 3 {
+			c.seed(i, 1, 3, "old") // session 1, not ours
+		}
+		l := NewLeader(cfg)
+		require.True(t, l.Campaign(5, 0))
+		p, _ := c.prepare(l.Output().Prepares[0], all(3)...)
+		l.PrepareDone(p, 0)
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		require.Equal(t, "old", digestOf(a[0].Cmds))
+		r, _ := c.accept(a[0], all(3)...)
+		l.AcceptDone(r, 10)
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
+	})
+	t.Run("no delay configured: at once", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, LeaderConfig{Session: own}, 5)
+		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		choose(t, c, l, 10)
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
+	})
+	t.Run("stepping down forgets it", func(t *testing.T) {
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		choose(t, c, l, 10)
+		_ = l.Output()
+		l.Observe(7)
+		assert.Equal(t, int64(math.MaxInt64), l.NextDeadline())
+	})
+}
+
 func TestLeaderLearnWithAHigherBallotStepsDown(t *testing.T) {
 	c := newCluster(t, 3)
 	l := leadingLeader(t, c, LeaderConfig{WindowSlots: 1, MaxBatchCommands: 1}, 5)

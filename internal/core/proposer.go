@@ -118,6 +118,7 @@ type Proposer struct {
 // the back-off (seeded in simulations).
 func NewProposer(cfg ProposerConfig, sessionID uint64, rnd *rand.Rand) *Proposer {
 	cfg = cfg.withDefaults()
+	cfg.Leader.Session = sessionID
 	return &Proposer{cfg: cfg, rnd: rnd, session: NewSession(sessionID, cfg.MaxPending), leader: NewLeader(cfg.Leader)}
 }
 

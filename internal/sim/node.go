@@ -66,7 +66,7 @@ func (n *node) start() {
 	n.learner = core.NewLearner(core.LearnerConfig{Voters: len(n.w.names)}, n.disk.checkpoint)
 	n.prop = core.NewProposer(core.ProposerConfig{
 		Self:   n.name,
-		Leader: core.LeaderConfig{WindowSlots: n.w.window, MaxBatchCommands: 4},
+		Leader: core.LeaderConfig{WindowSlots: n.w.window, MaxBatchCommands: 4, CommitDelayNanos: n.w.commitDelay},
 	}, n.w.rnd.Uint64()|1, rand.New(rand.NewPCG(n.w.rnd.Uint64(), n.w.rnd.Uint64())))
 	n.prop.Leader().Observe(n.disk.ballotMax)
 	pb, pp := n.acc.Promised()

@@ -77,6 +77,8 @@ type world struct {
 	failed    string
 	healed    bool
 	window    int // the leaders' WindowSlots in this run
+	// commitDelay is the leaders' CommitDelayNanos in this run.
+	commitDelay int64
 }
 
 // Run runs one simulation and checks every invariant.
@@ -108,6 +110,8 @@ func Run(cfg Config) Result {
 	w.res = Result{Seed: cfg.Seed, Nodes: cfg.Nodes, Liveness: cfg.Liveness}
 	w.f = drawFaults(w.rnd)
 	w.window = 1 + w.rnd.IntN(8)
+	// Not drawn from rnd, so that adding it moved no seed's run.
+	w.commitDelay = []int64{0, 2 * ms, 30 * ms}[(cfg.Seed/4)%3]
 	if cfg.noFaults {
 		w.f.heal()
 	}
