@@ -55,6 +55,13 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	// MaxBackoff caps the back-off of every retry loop (default 1 s).
 	MaxBackoff time.Duration
+	// CommitDelay is how long a leader with nothing in flight may wait
+	// before telling the other members that values only its own callers
+	// proposed are chosen, hoping the next proposal carries it: at one
+	// caller that halves the messages per value. Values forwarded by other
+	// members are told at once. The other members record such values up to
+	// this much later (default 1 ms; negative tells at once).
+	CommitDelay time.Duration
 	// WindowSlots bounds the slots a leader has in flight (default 1): one
 	// slot at a time carries every value that arrived while the previous
 	// one was out, so each round of RPCs and syncs carries the most. More
@@ -79,6 +86,7 @@ const (
 	DefaultRequestTimeout      = 200 * time.Millisecond
 	DefaultLeaderTimeout       = time.Second
 	DefaultHeartbeatInterval   = 100 * time.Millisecond
+	DefaultCommitDelay         = time.Millisecond
 	DefaultMaxValueBytes       = 1 << 20
 	DefaultMaxPendingProposals = core.DefaultSessionPending
 )
@@ -159,6 +167,9 @@ func (c Config) withDefaults() Config {
 	if c.HeartbeatInterval == 0 {
 		c.HeartbeatInterval = DefaultHeartbeatInterval
 	}
+	if c.CommitDelay == 0 {
+		c.CommitDelay = DefaultCommitDelay
+	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = DefaultMaxBackoff
 	}
@@ -170,12 +181,6 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
-
-// commitDelay is how long a member's idle leader holds back the chosen
-// watermark when only its own callers wait on it: a closed-loop caller's
-// next value usually carries it sooner, which halves the messages per value
-// at low load. Followers learn such slots at most this much later.
-const commitDelay = time.Millisecond
 
 // coreConfig maps a Config onto the core's knobs.
 func (c Config) coreConfig() core.ProposerConfig {
@@ -190,7 +195,7 @@ func (c Config) coreConfig() core.ProposerConfig {
 			MaxBatchCommands: c.MaxBatchValues,
 			MaxBatchBytes:    c.MaxBatchBytes,
 			RetryNanos:       int64(c.RequestTimeout),
-			CommitDelayNanos: int64(commitDelay),
+			CommitDelayNanos: max(int64(c.CommitDelay), 0),
 		},
 		RetryNanos:         int64(c.RetryTimeout),
 		LeaderTimeoutNanos: int64(c.LeaderTimeout),

@@ -43,6 +43,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative LeaderTimeout", func(c *paxos.Config) { c.LeaderTimeout = -1 }, []string{"LeaderTimeout is negative"}},
 		{"negative MaxBackoff", func(c *paxos.Config) { c.MaxBackoff = -1 }, []string{"MaxBackoff is negative"}},
 		{"negative HeartbeatInterval disables", func(c *paxos.Config) { c.HeartbeatInterval = -1 }, nil},
+		{"negative CommitDelay tells at once", func(c *paxos.Config) { c.CommitDelay = -1 }, nil},
 		{"negative ExpectedVoters", func(c *paxos.Config) { c.ExpectedVoters = -1 }, []string{"ExpectedVoters is negative"}},
 		{"negative WindowSlots", func(c *paxos.Config) { c.WindowSlots = -1 }, []string{"WindowSlots is negative"}},
 		{"negative MaxBatchValues", func(c *paxos.Config) { c.MaxBatchValues = -1 }, []string{"MaxBatchValues is negative"}},
