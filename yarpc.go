@@ -147,7 +147,7 @@ func unary[Req, Resp any](fn func(context.Context, *Req) (*Resp, error)) yarpc.H
 		if resp == nil {
 			return toStatus(fmt.Errorf("%w: nil reply", ErrBadMessage))
 		}
-		return s.WriteMsg(resp)
+		return yarpc.SendAndClose(s, resp)
 	})
 }
 

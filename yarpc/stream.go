@@ -58,6 +58,19 @@ func CloseSend(s Stream) error {
 	return fmt.Errorf("yarpc: %T cannot half-close", s)
 }
 
+// SendAndClose writes m as a handler's last message. On a server stream of
+// this package the message and the stream's successful end leave in one
+// frame write, so the client reads both at once (and a unary client that
+// closes its stream after the reply has no handler left to cancel). The
+// handler should return nil after it: later writes fail with
+// ErrStreamClosed. On any other Stream it is WriteMsg.
+func SendAndClose(s Stream, m interface{}) error {
+	if st, ok := s.(*stream); ok && !st.sess.client {
+		return st.writeMsg(m, true)
+	}
+	return s.WriteMsg(m)
+}
+
 // Flow control: a sender may start a message on a stream while it has
 // credit left (bytes sent minus bytes credited back is below
 // streamWindowBytes); a message may overdraw the credit, so the memory a
@@ -180,7 +193,11 @@ func (s *stream) ReadMsg(v interface{}) error {
 }
 
 // WriteMsg implements Stream.
-func (s *stream) WriteMsg(v interface{}) error {
+func (s *stream) WriteMsg(v interface{}) error { return s.writeMsg(v, false) }
+
+// writeMsg sends v; with last (server streams only) the frame that ends the
+// stream successfully follows it in the same write.
+func (s *stream) writeMsg(v interface{}, last bool) error {
 	if err := s.sendable(); err != nil {
 		return err
 	}
@@ -195,12 +212,31 @@ func (s *stream) WriteMsg(v interface{}) error {
 		return fmt.Errorf("%w: %T encodes to %d bytes, the limit is %d", ErrMessageTooLarge, v, n, s.sess.cfg.maxMessageBytes)
 	}
 	setFrameLength(frame, 0)
-	if err := s.takeCredit(len(frame)); err != nil {
+	cost := len(frame)
+	if last {
+		frame = appendFrameHeader(frame, kindCloseSend, s.id, 0)
+		*b = frame[:0]
+	}
+	if err := s.takeCredit(cost); err != nil {
 		return err
+	}
+	if last {
+		// Claimed before the frames are queued, so that the handler's
+		// return (finish) cannot send a second end.
+		s.mu.Lock()
+		if s.endSent {
+			s.mu.Unlock()
+			return ErrStreamClosed
+		}
+		s.endSent, s.sendClosed = true, true
+		s.mu.Unlock()
 	}
 	if err := s.enqueueMessage(frame); err != nil {
 		s.mu.Lock()
-		s.credit += len(frame)
+		s.credit += cost
+		if last {
+			s.endSent = false // not sent: finish still tells the client
+		}
 		s.mu.Unlock()
 		return s.mapWaitError(err, "write")
 	}
