@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -202,6 +203,11 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 
 	timer := m.clock.NewTimer(time.Hour)
 	defer timer.Stop()
+	// armed is when the timer fires. It is moved only earlier: a timer that
+	// fires before anything is due costs one pass of the loop, while moving
+	// a timer earlier can wake the runtime's network poller (a system call),
+	// and an idle leader's held-back watermark would do that at every value.
+	armed := int64(math.MaxInt64)
 	var buf []func()
 	for {
 		buf = m.box.take(buf)
@@ -214,12 +220,14 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 			m.core.Tick(now)
 		}
 		m.handle(m.core.Output())
-		wait := time.Duration(m.core.NextDeadline() - now)
-		wait = min(max(wait, 0), time.Second)
-		timer.Reset(wait)
+		if next := min(m.core.NextDeadline(), now+int64(time.Second)); next < armed {
+			timer.Reset(time.Duration(max(next-now, 0)))
+			armed = next
+		}
 		select {
 		case <-m.box.notify:
 		case <-timer.Chan():
+			armed = math.MaxInt64
 		case <-ctx.Done():
 			return
 		}
