@@ -366,6 +366,10 @@ func TestStartSurvivesFailingDialers(t *testing.T) {
 		return innerObs(ctx, member)
 	}
 	cfg.MaxBackoff = 20 * time.Millisecond
+	// No heartbeats, and a leader not heard for 50 ms is no evidence: the
+	// member checks the others now and then (within ten hole timeouts, 4 s
+	// by default).
+	cfg.HeartbeatInterval, cfg.LeaderTimeout = -1, 50*time.Millisecond
 	p, err := paxos.New(cfg)
 	require.NoError(t, err)
 	net.Register("m0", p)
@@ -375,8 +379,8 @@ func TestStartSurvivesFailingDialers(t *testing.T) {
 	require.Equal(t, uint64(1), pos)
 	require.NoError(t, p.WaitRecorded(testContext(t), 1))
 	// The member learns from its own acceptor in process; it opens streams
-	// to the others when it lags, and now and then to check (within ten
-	// hole timeouts, 4 s by default).
+	// to the others when it lags, and to check while it hears from no
+	// leader.
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()

@@ -100,12 +100,16 @@ type observerHooks struct {
 	local func(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error
 	// heard returns the highest chosen watermark the member's acceptor has
 	// heard from a leader: evidence that the learner is behind.
-	heard     func() uint64
-	decided   func([]core.Entry)
-	delivered func([]core.Delivery, uint64)
-	fillHole  func()
-	holeAfter time.Duration
-	learner   core.LearnerConfig
+	heard func() uint64
+	// leaderFresh reports whether the member's acceptor heard from a
+	// leader lately: then heard is current evidence, and the periodic
+	// check of the other voters is not needed.
+	leaderFresh func() bool
+	decided     func([]core.Entry)
+	delivered   func([]core.Delivery, uint64)
+	fillHole    func()
+	holeAfter   time.Duration
+	learner     core.LearnerConfig
 }
 
 // learnerMetaPrefix is where the Observer keeps its checkpoint, beside the
@@ -320,8 +324,11 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 // it was behind for a hole timeout. Under load a learner is always a few
 // slots behind its acceptor for an instant; that is not lagging. The
 // streams go off again once it has kept up for five hole timeouts, and
-// come on every ten hole timeouts regardless: a member that hears from no
-// leader has no evidence that it lags, and must still catch up.
+// come on every ten hole timeouts while the member hears from no leader: it
+// has no evidence that it lags, and must still catch up. A member that
+// hears from a leader skips that check: the leader's watermark is the
+// evidence, and under load the check would bring every chosen entry once
+// more from every other voter, most of the cluster's traffic again.
 func (l *learnerRun) checkLag(now time.Time) {
 	if !l.lazy {
 		return
@@ -356,6 +363,10 @@ func (l *learnerRun) checkLag(now time.Time) {
 		}
 	}
 	if !on && now.Sub(l.offAt) >= antiEntropyRounds*l.hooks.holeAfter {
+		if l.hooks.leaderFresh != nil && l.hooks.leaderFresh() {
+			l.offAt = now
+			return
+		}
 		l.o.remote.set(true)
 		l.okAt = time.Time{}
 	}

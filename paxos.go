@@ -81,6 +81,10 @@ func New(cfg *Config) (*Paxos, error) {
 		self:  c.Self,
 		local: acc.observe,
 		heard: acc.heardChosen,
+		leaderFresh: func() bool {
+			h := acc.leader()
+			return !h.seen.IsZero() && c.Clock.Since(h.seen) < c.LeaderTimeout
+		},
 		decided: func(es []core.Entry) {
 			if err := acc.learn(es); err != nil && !errors.Is(err, ErrStopped) {
 				log.Warn("paxos: recording learned entries in the acceptor", "err", err)

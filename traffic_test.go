@@ -3,6 +3,7 @@ package paxos_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,4 +72,49 @@ func TestCommitDelayHoldsTheWatermarkUntilTheNextValue(t *testing.T) {
 	wait, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, c.Members[2].Paxos().WaitRecorded(wait, 2), context.DeadlineExceeded, "and holds back its own")
+}
+
+// A member that hears from a live leader and keeps up streams from no other
+// voter: the leader's watermark is its evidence. (It used to check the
+// others every ten hole timeouts regardless, and under load each check
+// brought every chosen entry once more from every other voter.)
+func TestAMemberHearingALeaderChecksNoOtherVoter(t *testing.T) {
+	net := paxostest.NewNetwork(3)
+	var mu sync.Mutex
+	dials := map[string]int{}
+	names := []string{"m0", "m1", "m2"}
+	members := make([]*paxos.Paxos, 3)
+	for i, name := range names {
+		cfg := memberConfig(net, name, uint8(i+1))
+		// Hole timeouts of 50 ms: without the fix, a check every 500 ms.
+		cfg.RequestTimeout, cfg.HeartbeatInterval = 25*time.Millisecond, 10*time.Millisecond
+		inner := cfg.ObserverDialer
+		cfg.ObserverDialer = func(ctx context.Context, member string) (paxos.ObserverClient, error) {
+			mu.Lock()
+			dials[name]++
+			mu.Unlock()
+			return inner(ctx, member)
+		}
+		p, err := paxos.New(cfg)
+		require.NoError(t, err)
+		net.Register(name, p)
+		members[i] = p
+	}
+	for _, p := range members {
+		start(t, p, membershipOf(names...))
+	}
+	ctx := testContext(t)
+	for i := range 5 {
+		_, err := members[0].ProposeIndex(ctx, fmt.Appendf(nil, "v%d", i))
+		require.NoError(t, err)
+	}
+	require.NoError(t, members[0].WaitRecorded(ctx, 5))
+	mu.Lock()
+	before := dials["m0"]
+	mu.Unlock()
+	// Four periods of the old check, the leader heartbeating throughout.
+	time.Sleep(2 * time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, before, dials["m0"], "the leader's member opened streams to the other voters")
 }
