@@ -365,11 +365,18 @@ func TestLeaderHoldsBackAWatermarkOnlyItsOwnMemberWaitsOn(t *testing.T) {
 		r, _ := c.accept(a[0], all(3)...)
 		l.AcceptDone(r, now)
 	}
-	t.Run("own commands: after the delay", func(t *testing.T) {
+	// chosenOwn returns a leader of 3 acceptors whose slot 1, holding a
+	// command of session s, was chosen at time 10.
+	chosenOwn := func(t *testing.T, cfg LeaderConfig, s uint64) *Leader {
+		t.Helper()
 		c := newCluster(t, 3)
 		l := leadingLeader(t, c, cfg, 5)
-		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		require.True(t, l.Propose(cmd(s, 1, "a"), 0))
 		choose(t, c, l, 10)
+		return l
+	}
+	t.Run("own commands: after the delay", func(t *testing.T) {
+		l := chosenOwn(t, cfg, own)
 		o := l.Output()
 		require.Len(t, o.Learned, 1, "the member's learner hears at once")
 		assert.Empty(t, o.Accepts, "the acceptors hear later")
@@ -380,10 +387,7 @@ func TestLeaderHoldsBackAWatermarkOnlyItsOwnMemberWaitsOn(t *testing.T) {
 		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
 	})
 	t.Run("the next accept carries it", func(t *testing.T) {
-		c := newCluster(t, 3)
-		l := leadingLeader(t, c, cfg, 5)
-		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
-		choose(t, c, l, 10)
+		l := chosenOwn(t, cfg, own)
 		_ = l.Output()
 		require.True(t, l.Propose(cmd(own, 2, "b"), 20))
 		a := l.Output().Accepts
@@ -394,10 +398,7 @@ func TestLeaderHoldsBackAWatermarkOnlyItsOwnMemberWaitsOn(t *testing.T) {
 		assert.Greater(t, l.NextDeadline(), int64(10+delay), "only the accept's retry is due")
 	})
 	t.Run("another session's command: at once", func(t *testing.T) {
-		c := newCluster(t, 3)
-		l := leadingLeader(t, c, cfg, 5)
-		require.True(t, l.Propose(cmd(own+1, 1, "forwarded"), 0))
-		choose(t, c, l, 10)
+		l := chosenOwn(t, cfg, own+1)
 		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
 	})
 	t.Run("own command learned from the learner: after the delay", func(t *testing.T) {
@@ -427,17 +428,11 @@ func TestLeaderHoldsBackAWatermarkOnlyItsOwnMemberWaitsOn(t *testing.T) {
 		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
 	})
 	t.Run("no delay configured: at once", func(t *testing.T) {
-		c := newCluster(t, 3)
-		l := leadingLeader(t, c, LeaderConfig{Session: own}, 5)
-		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
-		choose(t, c, l, 10)
+		l := chosenOwn(t, LeaderConfig{Session: own}, own)
 		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, l.Output().Accepts)
 	})
 	t.Run("stepping down forgets it", func(t *testing.T) {
-		c := newCluster(t, 3)
-		l := leadingLeader(t, c, cfg, 5)
-		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
-		choose(t, c, l, 10)
+		l := chosenOwn(t, cfg, own)
 		_ = l.Output()
 		l.Observe(7)
 		assert.Equal(t, int64(math.MaxInt64), l.NextDeadline())
