@@ -1,7 +1,5 @@
 package core
 
-import "container/heap"
-
 // Session issues request ids for one proposer instance and remembers the
 // commands that have not been delivered yet, so that they can be sent again
 // (under the same id) until they are.
@@ -29,22 +27,53 @@ type dueItem struct {
 	seq, gen uint64
 }
 
+func (a dueItem) before(b dueItem) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.seq < b.seq
+}
+
+// dueHeap is a binary min-heap of dueItems. Typed, not container/heap: that
+// one boxed every pushed item (an allocation per proposal) and called Less
+// and Swap through an interface, a few percent of a busy member's CPU.
 type dueHeap []dueItem
 
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+func (h *dueHeap) push(it dueItem) {
+	*h = append(*h, it)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q[i].before(q[parent]) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
 	}
-	return h[i].seq < h[j].seq
 }
-func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueItem)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
+
+func (h *dueHeap) pop() dueItem {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < len(q) && q[l].before(q[least]) {
+			least = l
+		}
+		if r < len(q) && q[r].before(q[least]) {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		q[i], q[least] = q[least], q[i]
+		i = least
+	}
+	*h = q
+	return top
 }
 
 // DefaultSessionPending bounds the commands one session has in flight.
@@ -126,7 +155,7 @@ func (s *Session) Sent(seq uint64, via string, now int64) (Command, bool) {
 func (s *Session) stamp(p *pendingCmd, now int64) {
 	p.sentAt = now
 	p.gen++
-	heap.Push(&s.due, dueItem{at: now, seq: p.cmd.Seq, gen: p.gen})
+	s.due.push(dueItem{at: now, seq: p.cmd.Seq, gen: p.gen})
 }
 
 // clean drops heap items for commands done or sent again since.
@@ -136,7 +165,7 @@ func (s *Session) clean() {
 		if p, ok := s.pending[top.seq]; ok && p.gen == top.gen {
 			return
 		}
-		heap.Pop(&s.due)
+		s.due.pop()
 	}
 }
 
@@ -150,7 +179,7 @@ func (s *Session) Due(now, retry int64) []DueCmd {
 		if len(s.due) == 0 || now-s.due[0].at < retry {
 			break
 		}
-		it := heap.Pop(&s.due).(dueItem)
+		it := s.due.pop()
 		p := s.pending[it.seq]
 		due = append(due, DueCmd{Seq: it.seq, Attempts: p.attempts, Via: p.via})
 		p.gen++ // until it is sent again, no item speaks for it

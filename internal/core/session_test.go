@@ -1,6 +1,8 @@
 package core
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -129,4 +131,39 @@ func TestSessionDueWithANegativeTime(t *testing.T) {
 	next, ok := s.NextDue(100)
 	require.True(t, ok)
 	assert.Equal(t, int64(150), next)
+}
+
+func TestDueHeapPopsInOrder(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		var h dueHeap
+		var want []dueItem
+		n := rnd.IntN(64)
+		for i := range n {
+			it := dueItem{at: rnd.Int64N(16), seq: uint64(rnd.IntN(32)), gen: uint64(i)}
+			h.push(it)
+			want = append(want, it)
+			if rnd.IntN(4) == 0 { // interleave pops with pushes
+				slices.SortStableFunc(want, func(a, b dueItem) int { return cmpDue(a, b) })
+				got := h.pop()
+				require.Equal(t, 0, cmpDue(want[0], got), "round %d", round)
+				want = want[1:]
+			}
+		}
+		slices.SortStableFunc(want, func(a, b dueItem) int { return cmpDue(a, b) })
+		for _, w := range want {
+			require.Equal(t, 0, cmpDue(w, h.pop()), "round %d", round)
+		}
+		require.Empty(t, h)
+	}
+}
+
+func cmpDue(a, b dueItem) int {
+	switch {
+	case a.before(b):
+		return -1
+	case b.before(a):
+		return 1
+	}
+	return 0
 }
