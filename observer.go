@@ -431,12 +431,16 @@ func (l *learnerRun) handle(ctx context.Context, out core.LearnerOutput, resync 
 func (l *learnerRun) record(ctx context.Context, ds []core.Delivery, clock clockwork.Clock, log *slog.Logger) bool {
 	ids := make([]uint64, 0, len(ds))
 	msgs := make([]interface{}, 0, len(ds))
+	// One allocation for the batch's records, not one per value (a Log may
+	// keep the pointers; the slice is never reused).
+	props := make([]Proposal, 0, len(ds))
 	for _, d := range ds {
 		if d.Pos <= l.skip || d.Cmd.IsBarrier() {
 			continue
 		}
 		ids = append(ids, d.Pos)
-		msgs = append(msgs, &Proposal{ID: d.Pos, Value: d.Cmd.Value, Slot: d.Slot, Offset: d.Offset})
+		props = append(props, Proposal{ID: d.Pos, Value: d.Cmd.Value, Slot: d.Slot, Offset: d.Offset})
+		msgs = append(msgs, &props[len(props)-1])
 	}
 	if len(ids) == 0 {
 		return true
