@@ -35,6 +35,7 @@ type memberProposer struct {
 	box     *mailbox
 	wg      sync.WaitGroup
 	pool    *workers.Pool // runs the RPCs
+	spare   sync.Pool     // *waiter, reused once its result was received
 
 	// owned by the loop
 	core      *core.Proposer
@@ -46,11 +47,15 @@ type memberProposer struct {
 	turn      int64 // nanoseconds since epoch, read at each turn of the loop
 }
 
+// waiter is one Propose call waiting on the loop. The loop forgets a waiter
+// before it sends the result, so a waiter whose result was received can be
+// used again; one whose caller gave up cannot (the loop may still send).
 type waiter struct {
-	value []byte
-	seq   uint64
-	done  chan proposeResult
-	gone  bool
+	value  []byte
+	seq    uint64
+	done   chan proposeResult
+	gone   bool
+	submit func() // posts this waiter to the loop; made once per waiter
 }
 
 type proposeResult struct {
@@ -102,10 +107,17 @@ func (m *memberProposer) propose(ctx context.Context, value []byte) (uint64, err
 		return 0, ErrStopped
 	default:
 	}
-	w := &waiter{value: value, done: make(chan proposeResult, 1)}
-	m.box.post(func() { m.submit(w) })
+	w, _ := m.spare.Get().(*waiter)
+	if w == nil {
+		w = &waiter{done: make(chan proposeResult, 1)}
+		w.submit = func() { m.submit(w) }
+	}
+	w.value, w.seq, w.gone = value, 0, false
+	m.box.post(w.submit)
 	select {
 	case r := <-w.done:
+		w.value = nil
+		m.spare.Put(w)
 		return r.pos, r.err
 	case <-ctx.Done():
 		m.box.post(func() { m.cancel(w) })
