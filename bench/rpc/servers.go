@@ -106,7 +106,7 @@ func yarpcServer() *yarpc.Server {
 		if err := s.ReadMsg(&m); err != nil {
 			return err
 		}
-		return s.WriteMsg(&m)
+		return yarpc.SendAndClose(s, &m)
 	})
 	svr.HandleFunc("sink", func(s yarpc.Stream) error {
 		var n uint64
