@@ -12,7 +12,9 @@
 //     method with Handle or HandleFunc. A handler reads requests with
 //     ReadMsg and writes replies with WriteMsg on the Stream it is given;
 //     returning nil ends the stream (the client reads io.EOF after the
-//     replies), returning an error sends it as a *Status.
+//     replies), returning an error sends it as a *Status. A unary handler
+//     replies with SendAndClose, which sends the reply and the end of the
+//     stream in one write.
 //  2. Call Serve with a listener, or ListenAndServe, in a goroutine, with
 //     Options (WithTLS, WithLogger, WithMaxMessageBytes, ...).
 //  3. Call Shutdown to stop: listeners close at once, running handlers get
