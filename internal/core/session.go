@@ -1,5 +1,7 @@
 package core
 
+import "container/heap"
+
 // Session issues request ids for one proposer instance and remembers the
 // commands that have not been delivered yet, so that they can be sent again
 // (under the same id) until they are.
@@ -34,45 +36,30 @@ func (a dueItem) before(b dueItem) bool {
 	return a.seq < b.seq
 }
 
-// dueHeap is a binary min-heap of dueItems. Typed, not container/heap: that
-// one boxed every pushed item (an allocation per proposal) and called Less
-// and Swap through an interface, a few percent of a busy member's CPU.
+// dueHeap is a min-heap of dueItems on container/heap. push and pop go
+// through heap.Fix rather than heap.Push and heap.Pop, which pass items as
+// interface values: an allocation per proposal.
 type dueHeap []dueItem
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].before(h[j]) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(any)          { panic("core: dueHeap: use push") }
+func (h *dueHeap) Pop() any          { panic("core: dueHeap: use pop") }
 
 func (h *dueHeap) push(it dueItem) {
 	*h = append(*h, it)
-	q := *h
-	for i := len(q) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !q[i].before(q[parent]) {
-			break
-		}
-		q[i], q[parent] = q[parent], q[i]
-		i = parent
-	}
+	heap.Fix(h, len(*h)-1)
 }
 
 func (h *dueHeap) pop() dueItem {
 	q := *h
-	top := q[0]
-	last := len(q) - 1
+	top, last := q[0], len(q)-1
 	q[0] = q[last]
-	q = q[:last]
-	for i := 0; ; {
-		least, l, r := i, 2*i+1, 2*i+2
-		if l < len(q) && q[l].before(q[least]) {
-			least = l
-		}
-		if r < len(q) && q[r].before(q[least]) {
-			least = r
-		}
-		if least == i {
-			break
-		}
-		q[i], q[least] = q[least], q[i]
-		i = least
+	*h = q[:last]
+	if last > 0 {
+		heap.Fix(h, 0)
 	}
-	*h = q
 	return top
 }
 
