@@ -225,6 +225,7 @@ func (s *stream) writeMsg(v interface{}, last bool) error {
 		// return (finish) cannot send a second end.
 		s.mu.Lock()
 		if s.endSent {
+			s.credit += cost
 			s.mu.Unlock()
 			return ErrStreamClosed
 		}
