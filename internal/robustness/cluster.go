@@ -53,18 +53,22 @@ type cluster struct {
 	procs   []*proc
 	proxies [][]*proxy
 	status  *http.Client
+	// profDir, when set, has every member write a CPU profile there
+	// (member-N.prof, of its first run); close then stops members with
+	// SIGINT so that they write it.
+	profDir string
 }
 
 // startCluster starts n members of the kvstore binary bin, their data and
 // logs under dir, and waits until each serves HTTP.
 func startCluster(ctx context.Context, bin, dir string, n int) (*cluster, error) {
-	return startClusterWith(ctx, bin, dir, n, true)
+	return startClusterWith(ctx, bin, dir, n, true, "")
 }
 
 // startClusterWith is startCluster, with or without the proxies (the
 // benchmark runs the members on direct links).
-func startClusterWith(ctx context.Context, bin, dir string, n int, proxied bool) (*cluster, error) {
-	c := &cluster{bin: bin, dir: dir, status: &http.Client{Timeout: time.Second,
+func startClusterWith(ctx context.Context, bin, dir string, n int, proxied bool, profDir string) (*cluster, error) {
+	c := &cluster{bin: bin, dir: dir, profDir: profDir, status: &http.Client{Timeout: time.Second,
 		Transport: &http.Transport{DisableKeepAlives: true}}}
 	var rpcs []string
 	rng, taken := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(os.Getpid()))), map[string]bool{}
@@ -173,6 +177,9 @@ func (c *cluster) args(p *proc) []string {
 		}
 	}
 	args := []string{"-data", p.dataDir, "-rpc", p.rpc, "-http", p.http, "-peers", strings.Join(peers, ",")}
+	if c.profDir != "" && p.starts == 1 {
+		args = append(args, "-cpuprofile", filepath.Join(c.profDir, fmt.Sprintf("member-%d.prof", p.id+1)))
+	}
 	if c.proxies == nil {
 		return args // the benchmark: direct links, quiet members
 	}
@@ -371,6 +378,13 @@ func (c *cluster) close() {
 		p.mu.Lock()
 		exited := p.exited
 		p.mu.Unlock()
+		if c.profDir != "" && p.signal(syscall.SIGINT) == nil {
+			select {
+			case <-exited:
+				continue
+			case <-time.After(10 * time.Second):
+			}
+		}
 		if p.signal(syscall.SIGKILL) == nil {
 			<-exited
 		}
