@@ -23,6 +23,12 @@ type Load struct {
 	Warmup time.Duration
 	// Window is the measured interval (> 0).
 	Window time.Duration
+	// Slow, when set, is told of every measured proposal that took longer
+	// than SlowOver: when it ended (from the window's start) and how long it
+	// took. It is called from the clients' goroutines, concurrently. It
+	// shows stalls the percentiles hide, e.g. periodic ones.
+	Slow     func(at, took time.Duration)
+	SlowOver time.Duration
 }
 
 // Validate reports the first invalid field of l.
@@ -87,7 +93,7 @@ func Measure(ctx context.Context, c Cluster, load Load) (Result, error) {
 	stats := make([]clientStats, load.Clients)
 	var wg sync.WaitGroup
 	for i := range stats {
-		wg.Go(func() { stats[i] = runClient(cctx, c, load.ValueBytes, uint64(i), t0, t1) })
+		wg.Go(func() { stats[i] = runClient(cctx, c, load, uint64(i), t0, t1) })
 	}
 
 	// Sample the process CPU clock at the window's edges.
@@ -139,7 +145,8 @@ func sampleCPU(ctx context.Context, t0, t1 time.Time) (time.Duration, time.Durat
 
 // runClient proposes fresh random values until t1 and records the outcomes
 // that complete inside [t0, t1).
-func runClient(ctx context.Context, c Cluster, size int, seed uint64, t0, t1 time.Time) clientStats {
+func runClient(ctx context.Context, c Cluster, load Load, seed uint64, t0, t1 time.Time) clientStats {
+	size := load.ValueBytes
 	rng := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), 1})
 	s := clientStats{lat: make([]time.Duration, 0, 1024)}
 	for ctx.Err() == nil {
@@ -161,7 +168,11 @@ func runClient(ctx context.Context, c Cluster, size int, seed uint64, t0, t1 tim
 			s.errors++
 			continue
 		}
-		s.lat = append(s.lat, end.Sub(begin))
+		took := end.Sub(begin)
+		s.lat = append(s.lat, took)
+		if load.Slow != nil && took > load.SlowOver {
+			load.Slow(end.Sub(t0), took)
+		}
 	}
 	return s
 }

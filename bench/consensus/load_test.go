@@ -120,3 +120,45 @@ func TestWaitReady(t *testing.T) {
 		t.Fatalf("WaitReady on a ready cluster = %v", err)
 	}
 }
+
+// slowEvery makes every every-th proposal take pause.
+type slowEvery struct {
+	every uint64
+	pause time.Duration
+	n     atomic.Uint64
+}
+
+func (s *slowEvery) Propose(ctx context.Context, value []byte) error {
+	if s.n.Add(1)%s.every == 0 {
+		time.Sleep(s.pause) // the slow proposal itself, not synchronization
+	}
+	return nil
+}
+
+func (s *slowEvery) Close() error { return nil }
+
+func TestSlowReportsOnlyProposalsOverTheThreshold(t *testing.T) {
+	c := &slowEvery{every: 50, pause: 20 * time.Millisecond}
+	var slow, over atomic.Int64
+	load := Load{Clients: 2, ValueBytes: 8, Window: 300 * time.Millisecond, SlowOver: 10 * time.Millisecond,
+		Slow: func(at, took time.Duration) {
+			slow.Add(1)
+			if took <= 10*time.Millisecond || at < 0 || at > 300*time.Millisecond {
+				over.Add(1)
+			}
+		}}
+	r, err := Measure(context.Background(), c, load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow.Load() == 0 {
+		t.Fatalf("no slow proposal reported in %d ops", r.Ops)
+	}
+	if over.Load() != 0 {
+		t.Fatalf("%d reports outside the threshold or the window", over.Load())
+	}
+	// Every measured proposal over the threshold is reported, no other.
+	if max := r.Ops / int64(c.every); slow.Load() > max+2 {
+		t.Fatalf("%d slow reports for %d ops, at most about %d are slow", slow.Load(), r.Ops, max)
+	}
+}

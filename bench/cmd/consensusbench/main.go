@@ -23,6 +23,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mjpitz/myago/paxos/bench/consensus"
@@ -44,6 +45,7 @@ type options struct {
 	traceFile      string
 	memProfile     string
 	rssEvery       time.Duration
+	slowOver       time.Duration
 	verbose        bool
 	paxosRecordAll bool
 }
@@ -74,6 +76,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.traceFile, "trace", "", "write an execution trace of the measured window's first second to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile at the end to this file")
 	fs.DurationVar(&o.rssEvery, "rss-every", 0, "print the process's resident memory and Go heap to stderr at this interval (0: never)")
+	fs.DurationVar(&o.slowOver, "slow", 0, "print to stderr every measured proposal slower than this, as \"slow <ms into the window> <latency ms>\" (0: none)")
 	fs.BoolVar(&o.verbose, "v", false, "log the systems' diagnostics to stderr")
 	fs.BoolVar(&o.paxosRecordAll, "paxos-record-all", false, "paxos: every member keeps every value in its recorded log (default: a last-record log, like the raft adapters' counters)")
 	if err := fs.Parse(args); err != nil {
@@ -95,6 +98,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	load := consensus.Load{Clients: o.clients, ValueBytes: o.value, Warmup: o.warmup, Window: o.duration}
+	if o.slowOver > 0 {
+		var mu sync.Mutex
+		load.SlowOver = o.slowOver
+		load.Slow = func(at, took time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(stderr, "slow %.1f %.3f\n", float64(at.Microseconds())/1000, float64(took.Microseconds())/1000)
+		}
+	}
 	if err := load.Validate(); err != nil {
 		return err
 	}
