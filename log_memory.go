@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-
-	"github.com/google/btree"
 )
 
 // Memory is a Log that keeps its records in memory, for tests and for
@@ -48,16 +46,14 @@ type memStore struct {
 }
 
 type memSpace struct {
-	mu   sync.RWMutex
-	tree *btree.BTreeG[memItem]
+	mu    sync.RWMutex
+	index *memIndex
 }
 
 type memItem struct {
 	id  uint64
 	val []byte // encoded record, never modified once stored
 }
-
-func memItemLess(a, b memItem) bool { return a.id < b.id }
 
 func (s *memStore) space(path string) *memSpace {
 	s.mu.Lock()
@@ -67,7 +63,7 @@ func (s *memStore) space(path string) *memSpace {
 	}
 	sp, ok := s.spaces[path]
 	if !ok {
-		sp = &memSpace{tree: btree.NewG(32, memItemLess)}
+		sp = &memSpace{index: newMemIndex()}
 		s.spaces[path] = sp
 	}
 	return sp
@@ -157,7 +153,7 @@ func (m *Memory) Record(id uint64, msg interface{}) error {
 		return &RecordError{Op: "record", ID: id, Err: err}
 	}
 	sp.mu.Lock()
-	sp.tree.ReplaceOrInsert(memItem{id: id, val: val})
+	sp.index.put(memItem{id: id, val: val})
 	sp.mu.Unlock()
 	return nil
 }
@@ -175,7 +171,7 @@ func (m *Memory) RecordBatch(ids []uint64, msgs []interface{}) error {
 	}
 	sp.mu.Lock()
 	for _, it := range items {
-		sp.tree.ReplaceOrInsert(it)
+		sp.index.put(it)
 	}
 	sp.mu.Unlock()
 	return nil
@@ -189,7 +185,7 @@ func (m *Memory) Last(msg interface{}) error {
 	}
 	sp := m.init()
 	sp.mu.RLock()
-	it, ok := sp.tree.Max()
+	it, ok := sp.index.max()
 	sp.mu.RUnlock()
 	if !ok {
 		return nil
@@ -245,7 +241,7 @@ func (m *Memory) Range(start, end uint64, proto interface{}, fn func(msg interfa
 func (sp *memSpace) collect(from, to uint64, items []memItem) []memItem {
 	sp.mu.RLock()
 	defer sp.mu.RUnlock()
-	sp.tree.AscendGreaterOrEqual(memItem{id: from}, func(it memItem) bool {
+	sp.index.ascend(from, func(it memItem) bool {
 		if it.id > to {
 			return false
 		}
