@@ -1,6 +1,9 @@
 package core
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // LearnerConfig holds the learner's limits. Zero fields take the defaults.
 type LearnerConfig struct {
@@ -214,6 +217,9 @@ func (l *Learner) deliver() {
 		if !ok || s.decided == nil {
 			return
 		}
+		// One growth per slot, not a doubling per few commands: a slot
+		// carries a whole batch.
+		l.out.Deliveries = slices.Grow(l.out.Deliveries, len(s.decided.Cmds))
 		for i, c := range s.decided.Cmds {
 			if !l.dedupe.Apply(c, l.next) {
 				continue
