@@ -29,6 +29,14 @@ type LeaderConfig struct {
 	// Session is the session id of this member's own commands (see
 	// CommitDelayNanos).
 	Session uint64
+	// BatchHoldPercent is how long, in percent of a recent round (an
+	// Accept's way to a majority and back), a batch smaller than the last
+	// one may wait for more commands. Closed-loop callers propose again a
+	// moment after their slot is chosen; a leader that sends the next slot
+	// at once carries only the commands that arrived meanwhile, and the
+	// load splits into two half batches that alternate, each paying a full
+	// round of syncs. 0 never holds a batch.
+	BatchHoldPercent int
 }
 
 // Defaults for LeaderConfig.
@@ -96,6 +104,7 @@ type leaderSlot struct {
 	chosen  bool
 	sentAt  int64
 	waiting bool // an Accept is out and unanswered
+	fresh   bool // a batch from the queue, answered at its first send: its round is timed
 }
 
 // Leader is the proposer role of Multi-Paxos: phase 1 once per leadership
@@ -121,8 +130,9 @@ type Leader struct {
 	fill  uint64 // next slot to assign
 	slots map[uint64]*leaderSlot
 
-	queue  []Command
-	placed map[RequestID]struct{} // in the queue or in a slot of this leadership
+	queue      []Command
+	queueBytes int                    // batch bytes of the queue, as takeBatch counts them
+	placed     map[RequestID]struct{} // in the queue or in a slot of this leadership
 
 	resendAt      int64  // no slot needs resending before this (may be early)
 	sentChosen    uint64 // watermark last sent to the acceptors
@@ -130,6 +140,10 @@ type Leader struct {
 	commitSentAt  int64
 	commitDue     int64  // when a held-back watermark goes out; 0: none held
 	urgentSlot    uint64 // highest chosen slot another session waits on
+
+	lastBatch int   // commands in the last batch sent
+	round     int64 // recent time from a batch's Accept to its slot chosen (average)
+	holdUntil int64 // when a held batch goes out; 0: none held
 
 	out LeaderOutput
 }
@@ -202,6 +216,7 @@ func (l *Leader) Propose(c Command, now int64) bool {
 	}
 	l.placed[c.ID()] = struct{}{}
 	l.queue = append(l.queue, c)
+	l.queueBytes += batchBytes(c)
 	l.pump(now)
 	return true
 }
@@ -289,6 +304,13 @@ func (l *Leader) AcceptDone(r AcceptResult, now int64) {
 		return
 	}
 	s.chosen = true
+	if s.fresh {
+		if d := now - s.sentAt; l.round == 0 {
+			l.round = d
+		} else {
+			l.round += (d - l.round) / 4
+		}
+	}
 	l.noteChosen(r.Slot, s.cmds)
 	l.out.Learned = append(l.out.Learned, Entry{Slot: r.Slot, Ballot: l.ballot, Cmds: s.cmds, Decided: true})
 	l.advance()
@@ -384,6 +406,9 @@ func (l *Leader) NextDeadline() int64 {
 	if l.commitDue != 0 && l.commitDue < d {
 		d = l.commitDue
 	}
+	if l.holdUntil != 0 && l.holdUntil < d {
+		d = l.holdUntil
+	}
 	return d
 }
 
@@ -465,11 +490,17 @@ func (l *Leader) pump(now int64) {
 			}
 			break
 		}
-		if len(l.queue) == 0 {
+		if len(l.queue) == 0 || l.holding(now) {
 			break
 		}
-		l.propose(l.fill, l.takeBatch(), now)
+		batch := l.takeBatch()
+		l.lastBatch = len(batch)
+		l.propose(l.fill, batch, now)
+		l.slots[l.fill].fresh = true
 		l.fill++
+	}
+	if l.holdUntil != 0 && len(l.slots) == 0 {
+		return // the held batch will carry the watermark
 	}
 	if len(l.slots) == 0 && len(l.recovered) == 0 && l.p1Done && l.chosen > l.sentChosen && !l.commitWaiting {
 		// Idle: tell the acceptors what is chosen so their Observe streams
@@ -486,6 +517,25 @@ func (l *Leader) pump(now int64) {
 		}
 		l.sendCommit(now)
 	}
+}
+
+// holding reports whether the queued commands wait for more (see
+// LeaderConfig.BatchHoldPercent): while they are fewer than the last batch
+// carried, for at most BatchHoldPercent of a recent round.
+func (l *Leader) holding(now int64) bool {
+	if l.cfg.BatchHoldPercent <= 0 || l.round <= 0 || len(l.queue) >= l.lastBatch ||
+		len(l.queue) >= l.cfg.MaxBatchCommands || l.queueBytes >= l.cfg.MaxBatchBytes {
+		l.holdUntil = 0
+		return false
+	}
+	if l.holdUntil == 0 {
+		l.holdUntil = now + max(l.round*int64(l.cfg.BatchHoldPercent)/100, 1)
+	}
+	if now >= l.holdUntil {
+		l.holdUntil = 0
+		return false
+	}
+	return true
 }
 
 // noteChosen marks a slot chosen with cmds as one the acceptors must hear
@@ -511,18 +561,22 @@ func (l *Leader) sendCommit(now int64) {
 func (l *Leader) takeBatch() []Command {
 	n, bytes := 0, 0
 	for n < len(l.queue) && n < l.cfg.MaxBatchCommands {
-		sz := len(l.queue[n].Value) + 32
+		sz := batchBytes(l.queue[n])
 		if n > 0 && bytes+sz > l.cfg.MaxBatchBytes {
 			break
 		}
 		bytes += sz
 		n++
 	}
+	l.queueBytes -= bytes
 	batch := make([]Command, n)
 	copy(batch, l.queue[:n])
 	l.queue = append(l.queue[:0], l.queue[n:]...)
 	return batch
 }
+
+// batchBytes is what a command counts against MaxBatchBytes.
+func batchBytes(c Command) int { return len(c.Value) + 32 }
 
 func (l *Leader) propose(slot uint64, cmds []Command, now int64) {
 	s := &leaderSlot{cmds: cmds}
@@ -531,6 +585,9 @@ func (l *Leader) propose(slot uint64, cmds []Command, now int64) {
 }
 
 func (l *Leader) sendAccept(slot uint64, s *leaderSlot, now int64) {
+	if s.sentAt != 0 || s.waiting {
+		s.fresh = false // sent again: its round says nothing of the cluster's
+	}
 	s.waiting, s.sentAt = true, now
 	l.resendAt = min(l.resendAt, now+l.cfg.RetryNanos)
 	if l.chosen > l.sentChosen {
@@ -550,7 +607,7 @@ func (l *Leader) sendPrepare(now int64) {
 // learners drop duplicates).
 func (l *Leader) stepDown() {
 	l.out.Dropped = append(l.out.Dropped, l.queue...)
-	l.queue = nil
+	l.queue, l.queueBytes = nil, 0
 	slots := make([]uint64, 0, len(l.slots))
 	for slot, s := range l.slots {
 		if !s.chosen {
@@ -567,4 +624,5 @@ func (l *Leader) stepDown() {
 	l.placed = map[RequestID]struct{}{}
 	l.p1Waiting, l.commitWaiting = false, false
 	l.commitDue, l.urgentSlot = 0, 0
+	l.holdUntil, l.lastBatch = 0, 0
 }

@@ -439,6 +439,95 @@ func TestLeaderHoldsBackAWatermarkOnlyItsOwnMemberWaitsOn(t *testing.T) {
 	})
 }
 
+func TestLeaderHoldsASmallerBatchForTheCallersOfTheLastOne(t *testing.T) {
+	const own = 9
+	// started returns a leader whose last batch carried 3 commands of its
+	// own session and took rounds of 100 ns, chosen at time 200. Commands
+	// proposed at 150 wait behind that batch.
+	started := func(t *testing.T, cfg LeaderConfig, at150 ...Command) *Leader {
+		t.Helper()
+		cfg.Session = own
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(cmd(own, 1, "a"), 0))
+		a := l.Output().Accepts
+		require.Len(t, a, 1, "the first batch goes at once")
+		for i := uint64(2); i <= 4; i++ {
+			require.True(t, l.Propose(cmd(own, i, "b"), 50))
+		}
+		r, _ := c.accept(a[0], all(3)...)
+		l.AcceptDone(r, 100)
+		a = l.Output().Accepts
+		require.Len(t, a, 1)
+		require.Len(t, a[0].Cmds, 3, "as many as the last batch: no hold")
+		for _, cm := range at150 {
+			require.True(t, l.Propose(cm, 150))
+		}
+		r, _ = c.accept(a[0], all(3)...)
+		l.AcceptDone(r, 200)
+		return l
+	}
+	cfg := LeaderConfig{BatchHoldPercent: 100, CommitDelayNanos: 1000}
+	t.Run("until as many as the last batch are queued", func(t *testing.T) {
+		l := started(t, cfg)
+		require.Empty(t, l.Output().Accepts, "the watermark waits for the next batch")
+		require.True(t, l.Propose(cmd(own, 5, "c"), 210))
+		require.True(t, l.Propose(cmd(own, 6, "c"), 220))
+		assert.Empty(t, l.Output().Accepts)
+		assert.Equal(t, int64(310), l.NextDeadline(), "at most a round")
+		require.True(t, l.Propose(cmd(own, 7, "c"), 230))
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		assert.Len(t, a[0].Cmds, 3)
+		assert.Equal(t, uint64(2), a[0].Chosen, "the batch carries the watermark")
+	})
+	t.Run("at most a round", func(t *testing.T) {
+		l := started(t, cfg)
+		require.True(t, l.Propose(cmd(own, 5, "c"), 210))
+		l.Tick(309)
+		assert.Empty(t, l.Output().Accepts)
+		l.Tick(310)
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		assert.Len(t, a[0].Cmds, 1)
+		require.True(t, l.Propose(cmd(own, 6, "d"), 320))
+		assert.Empty(t, l.Output().Accepts, "one slot in flight")
+	})
+	t.Run("from the moment the slot before is chosen", func(t *testing.T) {
+		l := started(t, cfg, cmd(own, 5, "c"))
+		assert.Empty(t, l.Output().Accepts)
+		assert.Equal(t, int64(300), l.NextDeadline())
+	})
+	t.Run("no commit-only accept while a batch is held", func(t *testing.T) {
+		l := started(t, LeaderConfig{BatchHoldPercent: 100}, cmd(own, 5, "c"))
+		assert.Empty(t, l.Output().Accepts, "the held batch will carry the watermark")
+		l.Tick(300)
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		assert.Equal(t, uint64(3), a[0].Slot)
+		assert.Equal(t, uint64(2), a[0].Chosen)
+	})
+	t.Run("a queue that fills a batch by bytes goes at once", func(t *testing.T) {
+		l := started(t, LeaderConfig{BatchHoldPercent: 100, MaxBatchBytes: 150})
+		_ = l.Output()
+		require.True(t, l.Propose(cmd(own, 5, string(make([]byte, 200))), 210))
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		assert.Len(t, a[0].Cmds, 1)
+	})
+	t.Run("off", func(t *testing.T) {
+		l := started(t, LeaderConfig{CommitDelayNanos: 1000}, cmd(own, 5, "c"))
+		a := l.Output().Accepts
+		require.Len(t, a, 1)
+		assert.Len(t, a[0].Cmds, 1)
+	})
+	t.Run("stepping down forgets it", func(t *testing.T) {
+		l := started(t, cfg, cmd(own, 5, "c"))
+		l.Observe(7)
+		assert.Equal(t, int64(math.MaxInt64), l.NextDeadline())
+	})
+}
+
 func TestLeaderLearnWithAHigherBallotStepsDown(t *testing.T) {
 	c := newCluster(t, 3)
 	l := leadingLeader(t, c, LeaderConfig{WindowSlots: 1, MaxBatchCommands: 1}, 5)

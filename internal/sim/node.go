@@ -65,8 +65,9 @@ func (n *node) start() {
 	n.durableChosen = n.acc.Chosen()
 	n.learner = core.NewLearner(core.LearnerConfig{Voters: len(n.w.names)}, n.disk.checkpoint)
 	n.prop = core.NewProposer(core.ProposerConfig{
-		Self:   n.name,
-		Leader: core.LeaderConfig{WindowSlots: n.w.window, MaxBatchCommands: 4, CommitDelayNanos: n.w.commitDelay},
+		Self: n.name,
+		Leader: core.LeaderConfig{WindowSlots: n.w.window, MaxBatchCommands: 4, CommitDelayNanos: n.w.commitDelay,
+			BatchHoldPercent: n.w.batchHold},
 	}, n.w.rnd.Uint64()|1, rand.New(rand.NewPCG(n.w.rnd.Uint64(), n.w.rnd.Uint64())))
 	n.prop.Leader().Observe(n.disk.ballotMax)
 	pb, pp := n.acc.Promised()

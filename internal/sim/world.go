@@ -79,6 +79,8 @@ type world struct {
 	window    int // the leaders' WindowSlots in this run
 	// commitDelay is the leaders' CommitDelayNanos in this run.
 	commitDelay int64
+	// batchHold is the leaders' BatchHoldPercent in this run.
+	batchHold int
 }
 
 // Run runs one simulation and checks every invariant.
@@ -112,6 +114,7 @@ func Run(cfg Config) Result {
 	w.window = 1 + w.rnd.IntN(8)
 	// Not drawn from rnd, so that adding it moved no seed's run.
 	w.commitDelay = []int64{0, 2 * ms, 30 * ms}[(cfg.Seed/4)%3]
+	w.batchHold = []int{0, 100, 400}[(cfg.Seed/12)%3]
 	if cfg.noFaults {
 		w.f.heal()
 	}
