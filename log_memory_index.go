@@ -57,15 +57,7 @@ func (x *memIndex) put(it memItem) {
 		// with its lower key.
 		c.items = slices.Insert(c.items, 0, it)
 	} else {
-		i, found := slices.BinarySearchFunc(c.items, it.id, func(m memItem, id uint64) int {
-			switch {
-			case m.id < id:
-				return -1
-			case m.id > id:
-				return 1
-			}
-			return 0
-		})
+		i, found := searchID(c.items, it.id)
 		if found {
 			c.items[i] = it
 			return
@@ -122,15 +114,7 @@ func (x *memIndex) ascend(from uint64, fn func(memItem) bool) {
 	x.chunks.AscendGreaterOrEqual(start, func(c *memChunk) bool {
 		i := 0
 		if c == start {
-			i, _ = slices.BinarySearchFunc(c.items, from, func(m memItem, id uint64) int {
-				switch {
-				case m.id < id:
-					return -1
-				case m.id > id:
-					return 1
-				}
-				return 0
-			})
+			i, _ = searchID(c.items, from)
 		}
 		for _, it := range c.items[i:] {
 			if !fn(it) {
@@ -138,5 +122,18 @@ func (x *memIndex) ascend(from uint64, fn func(memItem) bool) {
 			}
 		}
 		return true
+	})
+}
+
+// searchID returns where id is, or would be, in items (sorted by id).
+func searchID(items []memItem, id uint64) (int, bool) {
+	return slices.BinarySearchFunc(items, id, func(m memItem, id uint64) int {
+		switch {
+		case m.id < id:
+			return -1
+		case m.id > id:
+			return 1
+		}
+		return 0
 	})
 }
