@@ -28,6 +28,11 @@ const memChunkMax = 256
 
 func (c *memChunk) first() uint64 { return c.items[0].id }
 
+// newChunk returns a chunk of items with room for memChunkMax.
+func newChunk(items ...memItem) *memChunk {
+	return &memChunk{items: append(make([]memItem, 0, memChunkMax), items...)}
+}
+
 func memChunkLess(a, b *memChunk) bool { return a.first() < b.first() }
 
 func newMemIndex() *memIndex {
@@ -44,7 +49,7 @@ func (x *memIndex) put(it memItem) {
 			c.items = append(c.items, it)
 			return
 		}
-		x.add(&memChunk{items: append(make([]memItem, 0, memChunkMax), it)})
+		x.add(newChunk(it))
 		return
 	}
 	if x.last == nil {
@@ -66,7 +71,7 @@ func (x *memIndex) put(it memItem) {
 	}
 	if len(c.items) > memChunkMax {
 		half := len(c.items) / 2
-		upper := &memChunk{items: append(make([]memItem, 0, memChunkMax), c.items[half:]...)}
+		upper := newChunk(c.items[half:]...)
 		clear(c.items[half:]) // drop the moved records' references
 		c.items = c.items[:half:half]
 		x.add(upper)
