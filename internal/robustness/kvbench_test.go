@@ -87,6 +87,18 @@ func kvThroughput(ctx context.Context, t *testing.T, c *cluster) {
 		errs int
 		wg   sync.WaitGroup
 	)
+	var cpuFrom, cpuTo cpuTimes
+	markTo := make(chan struct{})
+	go func() {
+		// The window's CPU, without the warm-up: read at its two ends.
+		if sleep(ctx, warm) {
+			cpuFrom = readCPU(c)
+		}
+		if sleep(ctx, window) {
+			cpuTo = readCPU(c)
+		}
+		close(markTo)
+	}()
 	for i := 0; i < *flagKVClients; i++ {
 		addr := c.procs[i%len(c.procs)].http
 		wg.Add(1)
@@ -115,11 +127,20 @@ func kvThroughput(ctx context.Context, t *testing.T, c *cluster) {
 		}()
 	}
 	wg.Wait()
+	<-markTo
 	require.NotEmpty(t, lats)
 	slices.Sort(lats)
 	q := func(p float64) time.Duration { return lats[int(p*float64(len(lats)-1))].Round(10 * time.Microsecond) }
 	t.Logf("kvstore, 3 processes, Badger, %d HTTP clients, 128-byte values: %.0f writes/s, p50 %v, p99 %v, max %v, %d errors (%d writes in %v)",
 		*flagKVClients, float64(len(lats))/window.Seconds(), q(0.5), q(0.99), q(1), errs, len(lats), window)
+	if self, members := cpuTo.perOp(cpuFrom, len(lats)); len(members) > 0 {
+		var sum time.Duration
+		for _, m := range members {
+			sum += m
+		}
+		t.Logf("CPU per write: members %v in all %v, load generator %v (%.2f cores in all)",
+			sum, members, self, float64((sum+self)*time.Duration(len(lats)))/float64(window))
+	}
 }
 
 // kvFailover kills the leader (SIGKILL) again and again while a writer
