@@ -25,7 +25,10 @@ type lastRecordLog struct {
 	prefixes map[string]*lastRecordLog
 }
 
-var _ paxos.Log = (*lastRecordLog)(nil)
+var (
+	_ paxos.Log      = (*lastRecordLog)(nil)
+	_ paxos.BatchLog = (*lastRecordLog)(nil)
+)
 
 func (l *lastRecordLog) WithPrefix(str string) paxos.Log {
 	l.mu.Lock()
@@ -59,6 +62,24 @@ func (l *lastRecordLog) Record(id uint64, msg interface{}) error {
 	}
 	l.has, l.id, l.data = true, id, data
 	return nil
+}
+
+// RecordBatch keeps the batch's highest record: a raft adapter's state
+// machine, too, only counts what it is given.
+func (l *lastRecordLog) RecordBatch(ids []uint64, msgs []interface{}) error {
+	if len(ids) != len(msgs) {
+		return fmt.Errorf("lastRecordLog: %d ids for %d messages", len(ids), len(msgs))
+	}
+	top := -1
+	for i, id := range ids {
+		if top < 0 || id >= ids[top] {
+			top = i
+		}
+	}
+	if top < 0 {
+		return nil
+	}
+	return l.Record(ids[top], msgs[top])
 }
 
 func (l *lastRecordLog) Last(msg interface{}) error {

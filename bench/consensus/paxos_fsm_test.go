@@ -59,3 +59,27 @@ func TestLastRecordLogKeepsTheHighestRecordPerPrefix(t *testing.T) {
 		t.Fatalf("parent Last after a prefix write = %+v, %v", last, err)
 	}
 }
+
+func TestLastRecordLogBatchKeepsItsHighestRecord(t *testing.T) {
+	l := &lastRecordLog{}
+	p := func(id uint64) interface{} { return &paxos.Proposal{ID: id, Value: []byte{byte(id)}} }
+	if err := l.RecordBatch([]uint64{4, 6, 5}, []interface{}{p(4), p(6), p(5)}); err != nil {
+		t.Fatal(err)
+	}
+	var last paxos.Proposal
+	if err := l.Last(&last); err != nil || last.ID != 6 || last.Value[0] != 6 {
+		t.Fatalf("Last = %+v, %v; want id 6", last, err)
+	}
+	if err := l.RecordBatch([]uint64{2, 3}, []interface{}{p(2), p(3)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Last(&last); err != nil || last.ID != 6 {
+		t.Fatalf("Last after an older batch = %+v, %v; want id 6", last, err)
+	}
+	if err := l.RecordBatch(nil, nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+	if err := l.RecordBatch([]uint64{1}, nil); err == nil {
+		t.Fatal("a batch with fewer messages than ids was taken")
+	}
+}
