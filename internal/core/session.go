@@ -1,7 +1,5 @@
 package core
 
-import "container/heap"
-
 // Session issues request ids for one proposer instance and remembers the
 // commands that have not been delivered yet, so that they can be sent again
 // (under the same id) until they are.
@@ -11,7 +9,7 @@ type Session struct {
 	max     int
 	pending map[uint64]*pendingCmd
 	floor   uint64 // lowest pending seq (nextSeq when none); updated lazily
-	due     dueHeap
+	due     dueQueue
 }
 
 type pendingCmd struct {
@@ -22,45 +20,45 @@ type pendingCmd struct {
 	via      string // where it was last forwarded ("" = our own leader)
 }
 
-// dueItem is a pending command's last send, ordered by time then seq; the
-// heap keeps Tick and NextDue logarithmic in the window size.
+// dueItem is a pending command's send.
 type dueItem struct {
 	at       int64
 	seq, gen uint64
 }
 
-func (a dueItem) before(b dueItem) bool {
-	if a.at != b.at {
-		return a.at < b.at
-	}
-	return a.seq < b.seq
+// dueQueue holds the sends in the order they were made. The driver's clock
+// never goes back, so that order is time order, and a FIFO does what a heap
+// would in constant time. A time below the last one (a clock that stepped
+// back) is raised to it: the order holds, and that resend is only later.
+type dueQueue struct {
+	items []dueItem
+	head  int
 }
 
-// dueHeap is a min-heap of dueItems on container/heap. push and pop go
-// through heap.Fix rather than heap.Push and heap.Pop, which pass items as
-// interface values: an allocation per proposal.
-type dueHeap []dueItem
+func (q *dueQueue) len() int      { return len(q.items) - q.head }
+func (q *dueQueue) peek() dueItem { return q.items[q.head] }
 
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].before(h[j]) }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(any)          { panic("core: dueHeap: use push") }
-func (h *dueHeap) Pop() any          { panic("core: dueHeap: use pop") }
-
-func (h *dueHeap) push(it dueItem) {
-	*h = append(*h, it)
-	heap.Fix(h, len(*h)-1)
+func (q *dueQueue) push(it dueItem) {
+	if n := len(q.items); n > q.head && it.at < q.items[n-1].at {
+		it.at = q.items[n-1].at
+	}
+	if len(q.items) == cap(q.items) && q.head >= len(q.items)/2 {
+		// Reuse the popped half rather than grow: copies stay amortized
+		// constant per item.
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, it)
 }
 
-func (h *dueHeap) pop() dueItem {
-	q := *h
-	top, last := q[0], len(q)-1
-	q[0] = q[last]
-	*h = q[:last]
-	if last > 0 {
-		heap.Fix(h, 0)
+func (q *dueQueue) pop() dueItem {
+	it := q.items[q.head]
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
 	}
-	return top
+	return it
 }
 
 // DefaultSessionPending bounds the commands one session has in flight.
@@ -147,8 +145,8 @@ func (s *Session) stamp(p *pendingCmd, now int64) {
 
 // clean drops heap items for commands done or sent again since.
 func (s *Session) clean() {
-	for len(s.due) > 0 {
-		top := s.due[0]
+	for s.due.len() > 0 {
+		top := s.due.peek()
 		if p, ok := s.pending[top.seq]; ok && p.gen == top.gen {
 			return
 		}
@@ -163,7 +161,7 @@ func (s *Session) Due(now, retry int64) []DueCmd {
 	var due []DueCmd
 	for {
 		s.clean()
-		if len(s.due) == 0 || now-s.due[0].at < retry {
+		if s.due.len() == 0 || now-s.due.peek().at < retry {
 			break
 		}
 		it := s.due.pop()
@@ -190,10 +188,10 @@ func (s *Session) Via(target string) []DueCmd {
 // false when none is pending.
 func (s *Session) NextDue(retry int64) (int64, bool) {
 	s.clean()
-	if len(s.due) == 0 {
+	if s.due.len() == 0 {
 		return 0, false
 	}
-	return s.due[0].at + retry, true
+	return s.due.peek().at + retry, true
 }
 
 // DueCmd is a pending command due for another attempt.

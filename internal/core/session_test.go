@@ -2,7 +2,6 @@ package core
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -94,21 +93,21 @@ func TestSessionSentAndDue(t *testing.T) {
 	assert.Equal(t, int64(110), next, "only seq 3 is waiting on a timer")
 
 	// The caller sends them again.
-	c, ok := s.Sent(1, "m2", 70)
+	c, ok := s.Sent(1, "m2", 170)
 	require.True(t, ok)
 	assert.Equal(t, uint64(1), c.Seq)
-	_, ok = s.Sent(2, "", 75)
+	_, ok = s.Sent(2, "", 175)
 	require.True(t, ok)
-	assert.Equal(t, []DueCmd{{Seq: 1, Attempts: 1, Via: "m2"}, {Seq: 2, Attempts: 1}, {Seq: 3}}, s.Due(200, 10),
-		"in the order they were last sent (70, 75, 100)")
+	assert.Equal(t, []DueCmd{{Seq: 3}, {Seq: 1, Attempts: 1, Via: "m2"}, {Seq: 2, Attempts: 1}}, s.Due(300, 10),
+		"in the order they were last sent (100, 170, 175)")
 	assert.Equal(t, []DueCmd{{Seq: 1, Attempts: 1, Via: "m2"}}, s.Via("m2"))
 	assert.True(t, s.Pending(1))
 
 	s.Done(1)
-	c, ok = s.Sent(2, "", 80)
+	c, ok = s.Sent(2, "", 180)
 	require.True(t, ok)
 	assert.Equal(t, uint64(2), c.Floor, "a resent command carries a fresh floor")
-	_, ok = s.Sent(1, "", 80)
+	_, ok = s.Sent(1, "", 180)
 	assert.False(t, ok, "a done command is never sent again")
 	assert.False(t, s.Pending(1))
 	assert.Empty(t, s.Via("m2"))
@@ -133,37 +132,38 @@ func TestSessionDueWithANegativeTime(t *testing.T) {
 	assert.Equal(t, int64(150), next)
 }
 
-func TestDueHeapPopsInOrder(t *testing.T) {
+// The queue pops in push order, with times that never go back, across
+// interleaved pushes and pops that make it reuse its popped space.
+func TestDueQueuePopsInSendOrder(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
-	for round := range 200 {
-		var h dueHeap
+	for round := range 300 {
+		var q dueQueue
 		var want []dueItem
-		n := rnd.IntN(64)
-		for i := range n {
-			it := dueItem{at: rnd.Int64N(16), seq: uint64(rnd.IntN(32)), gen: uint64(i)}
-			h.push(it)
-			want = append(want, it)
-			if rnd.IntN(4) == 0 { // interleave pops with pushes
-				slices.SortStableFunc(want, func(a, b dueItem) int { return cmpDue(a, b) })
-				got := h.pop()
-				require.Equal(t, 0, cmpDue(want[0], got), "round %d", round)
+		clock := int64(0)
+		for i := range rnd.IntN(200) {
+			clock += rnd.Int64N(4) - 1 // now and then a step back
+			q.push(dueItem{at: clock, seq: uint64(i), gen: uint64(round)})
+			want = append(want, dueItem{at: clock, seq: uint64(i)})
+			for rnd.IntN(3) == 0 && len(want) > 0 {
+				checkPop(t, &q, want[0], round)
 				want = want[1:]
 			}
 		}
-		slices.SortStableFunc(want, func(a, b dueItem) int { return cmpDue(a, b) })
 		for _, w := range want {
-			require.Equal(t, 0, cmpDue(w, h.pop()), "round %d", round)
+			checkPop(t, &q, w, round)
 		}
-		require.Empty(t, h)
+		require.Zero(t, q.len(), "round %d", round)
 	}
 }
 
-func cmpDue(a, b dueItem) int {
-	switch {
-	case a.before(b):
-		return -1
-	case b.before(a):
-		return 1
+func checkPop(t *testing.T, q *dueQueue, want dueItem, round int) {
+	t.Helper()
+	require.Positive(t, q.len(), "round %d", round)
+	require.Equal(t, q.peek(), q.items[q.head])
+	got := q.pop()
+	require.Equal(t, want.seq, got.seq, "round %d: pops in push order", round)
+	require.GreaterOrEqual(t, got.at, want.at, "round %d: a time is only ever raised", round)
+	if q.len() > 0 {
+		require.LessOrEqual(t, got.at, q.peek().at, "round %d: times never go back", round)
 	}
-	return 0
 }
