@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -157,4 +158,48 @@ func TestGarbageOnTheRPCPort(t *testing.T) {
 	require.NoError(t, conn.Close())
 	code, body := do(t, "PUT", "http://"+ms[1].httpAddr()+"/kv/after", `{"value":"garbage"}`)
 	require.Equal(t, http.StatusOK, code, body)
+}
+
+func TestOpEncoding(t *testing.T) {
+	for _, o := range []op{
+		{Op: "put", Key: "k", Value: "v"},
+		{Op: "put", Key: "ключ", Value: ""},
+		{Op: "put", Key: strings.Repeat("k", maxKeyBytes), Value: strings.Repeat("v", 4096)},
+		{Op: "delete", Key: "gone"},
+	} {
+		got, err := decodeOp(o.encode())
+		require.NoError(t, err)
+		require.Equal(t, o, got)
+	}
+
+	// Records of earlier versions, in JSON, still apply.
+	legacy, err := json.Marshal(op{Op: "put", Key: "old", Value: "json"})
+	require.NoError(t, err)
+	got, err := decodeOp(legacy)
+	require.NoError(t, err)
+	require.Equal(t, op{Op: "put", Key: "old", Value: "json"}, got)
+
+	for name, b := range map[string][]byte{
+		"empty":         nil,
+		"unknown kind":  {9, 1, 'k'},
+		"no length":     {opPut},
+		"key past end":  {opPut, 5, 'k'},
+		"huge length":   {opPut, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"broken legacy": []byte(`{"op":`),
+	} {
+		_, err := decodeOp(b)
+		require.Error(t, err, name)
+	}
+
+	// A record that is not an op is skipped: the position still counts.
+	s := newStore()
+	s.apply(1, []byte{9})
+	s.apply(2, op{Op: "put", Key: "a", Value: "1"}.encode())
+	v, ok, applied := s.get("a")
+	require.True(t, ok)
+	require.Equal(t, "1", v)
+	require.Equal(t, uint64(2), applied)
+	s.apply(3, op{Op: "delete", Key: "a"}.encode())
+	_, ok, _ = s.get("a")
+	require.False(t, ok)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,12 +81,7 @@ func validKey(k string) error {
 
 // propose writes o through the log and returns its position.
 func (a *api) propose(ctx context.Context, w http.ResponseWriter, o op) (uint64, bool) {
-	b, err := json.Marshal(o)
-	if err != nil {
-		fail(w, http.StatusInternalServerError, "encoding: %v", err)
-		return 0, false
-	}
-	pos, err := a.node.ProposeIndex(ctx, b)
+	pos, err := a.node.ProposeIndex(ctx, o.encode())
 	if err != nil {
 		code := http.StatusServiceUnavailable
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -116,7 +112,7 @@ func (a *api) put(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Value *string `json:"value"`
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || in.Value == nil {
 		fail(w, http.StatusBadRequest, `the body must be {"value": "..."}`)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,52 @@ type op struct {
 	Op    string `json:"op"` // "put" or "delete"
 	Key   string `json:"key"`
 	Value string `json:"value,omitempty"`
+}
+
+// In the log an op is a kind byte, the key's length (uvarint), the key and
+// the value: every member decodes every write, and JSON there cost more
+// than the rest of applying it. Records that earlier versions of this
+// example wrote as JSON (they start with '{') are still read.
+const (
+	opPut    byte = 1
+	opDelete byte = 2
+)
+
+func (o op) encode() []byte {
+	kind := opPut
+	if o.Op == "delete" {
+		kind = opDelete
+	}
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(o.Key)+len(o.Value))
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(len(o.Key)))
+	b = append(b, o.Key...)
+	return append(b, o.Value...)
+}
+
+func decodeOp(b []byte) (op, error) {
+	var o op
+	if len(b) == 0 {
+		return o, errors.New("empty op")
+	}
+	switch b[0] {
+	case '{':
+		err := json.Unmarshal(b, &o)
+		return o, err
+	case opPut:
+		o.Op = "put"
+	case opDelete:
+		o.Op = "delete"
+	default:
+		return o, fmt.Errorf("unknown op kind %d", b[0])
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 || n > uint64(len(b)-1-k) {
+		return o, errors.New("truncated op")
+	}
+	key := b[1+k:]
+	o.Key, o.Value = string(key[:n]), string(key[n:])
+	return o, nil
 }
 
 // store is the replicated state machine: a map, applied from the member's
@@ -37,8 +84,7 @@ func (s *store) get(key string) (string, bool, uint64) {
 // apply applies the record at position pos. A record that is not an op
 // (nothing else is ever proposed) is skipped, never fatal.
 func (s *store) apply(pos uint64, value []byte) {
-	var o op
-	err := json.Unmarshal(value, &o)
+	o, err := decodeOp(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if pos <= s.applied {
