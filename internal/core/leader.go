@@ -499,6 +499,14 @@ func (l *Leader) pump(now int64) {
 		l.slots[l.fill].fresh = true
 		l.fill++
 	}
+	if l.urgentSlot > l.sentChosen && l.chosen >= l.urgentSlot && l.p1Done && !l.commitWaiting && len(l.recovered) == 0 {
+		// Another member's callers wait on a chosen slot, and no Accept sent
+		// since says so. They hear it only through that member's acceptor:
+		// tell the acceptors now, not with the next batch, which may be
+		// held or stuck behind a full window for a round.
+		l.sendCommit(now)
+		return
+	}
 	if l.holdUntil != 0 && len(l.slots) == 0 {
 		return // the held batch will carry the watermark
 	}

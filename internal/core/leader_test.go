@@ -578,3 +578,55 @@ func TestLeaderStateString(t *testing.T) {
 	assert.Equal(t, "preparing", Preparing.String())
 	assert.Equal(t, "leading", Leading.String())
 }
+
+// A chosen slot holding another member's command is told to the acceptors
+// at once, even while other slots are in flight: that member's callers hear
+// of it only through its acceptor.
+func TestLeaderTellsAChosenSlotOfAnotherSessionAtOnce(t *testing.T) {
+	const own, other = 9, 10
+	cfg := LeaderConfig{WindowSlots: 2, MaxBatchCommands: 1, CommitDelayNanos: 1000, Session: own}
+	// twoInFlight returns a leader with slots 1 and 2 (holding first and
+	// second) in flight, and their accepts.
+	twoInFlight := func(t *testing.T, first, second Command) (*tcluster, *Leader, []Accept) {
+		t.Helper()
+		c := newCluster(t, 3)
+		l := leadingLeader(t, c, cfg, 5)
+		require.True(t, l.Propose(first, 0))
+		require.True(t, l.Propose(second, 0))
+		a := l.Output().Accepts
+		require.Len(t, a, 2)
+		return c, l, a
+	}
+	t.Run("another session: at once, one at a time", func(t *testing.T) {
+		c, l, a := twoInFlight(t, cmd(other, 1, "a"), cmd(own, 1, "b"))
+		r, _ := c.accept(a[0], all(3)...)
+		l.AcceptDone(r, 10)
+		commit := l.Output().Accepts
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 1}}, commit, "slot 2 is still in flight")
+
+		require.True(t, l.Propose(cmd(other, 2, "c"), 20))
+		a3 := l.Output().Accepts
+		require.Len(t, a3, 1)
+		assert.Equal(t, uint64(3), a3[0].Slot)
+		r, _ = c.accept(a[1], all(3)...)
+		l.AcceptDone(r, 30)
+		r, _ = c.accept(a3[0], all(3)...)
+		l.AcceptDone(r, 40)
+		assert.Empty(t, l.Output().Accepts, "the first commit is not answered yet")
+		r, _ = c.accept(commit[0], all(3)...)
+		l.AcceptDone(r, 50)
+		assert.Equal(t, []Accept{{Ballot: 5, Chosen: 3}}, l.Output().Accepts)
+	})
+	t.Run("own session: with the next accept", func(t *testing.T) {
+		c, l, a := twoInFlight(t, cmd(own, 1, "a"), cmd(own, 2, "b"))
+		r, _ := c.accept(a[0], all(3)...)
+		l.AcceptDone(r, 10)
+		assert.Empty(t, l.Output().Accepts)
+	})
+	t.Run("not past the chosen prefix", func(t *testing.T) {
+		c, l, a := twoInFlight(t, cmd(own, 1, "a"), cmd(other, 1, "b"))
+		r, _ := c.accept(a[1], all(3)...)
+		l.AcceptDone(r, 10)
+		assert.Empty(t, l.Output().Accepts, "slot 2 is chosen but slot 1 is not")
+	})
+}
