@@ -16,7 +16,7 @@ type pendingCmd struct {
 	cmd      Command
 	sentAt   int64
 	attempts int
-	gen      uint64 // bumped at every send; older heap items are stale
+	gen      uint64 // bumped at every send; older queued sends are stale
 	via      string // where it was last forwarded ("" = our own leader)
 }
 
@@ -143,7 +143,7 @@ func (s *Session) stamp(p *pendingCmd, now int64) {
 	s.due.push(dueItem{at: now, seq: p.cmd.Seq, gen: p.gen})
 }
 
-// clean drops heap items for commands done or sent again since.
+// clean drops queued sends of commands done or sent again since.
 func (s *Session) clean() {
 	for s.due.len() > 0 {
 		top := s.due.peek()
