@@ -4,7 +4,9 @@ package robustness
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -14,6 +16,32 @@ type logOp struct {
 	Op    string `json:"op"` // "put" or "delete"
 	Key   string `json:"key"`
 	Value string `json:"value,omitempty"`
+}
+
+// decodeLogOp reads a kvstore op as its log holds it: a kind byte (1 put,
+// 2 delete), the key's length (uvarint), the key, the value; or JSON, as
+// earlier versions of the kvstore wrote it. The checker keeps its own
+// decoder: it reads the logs as an outsider would.
+func decodeLogOp(b []byte) (logOp, error) {
+	var o logOp
+	if len(b) > 0 && b[0] == '{' {
+		err := json.Unmarshal(b, &o)
+		return o, err
+	}
+	if len(b) == 0 || (b[0] != 1 && b[0] != 2) {
+		return o, errors.New("no op kind")
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 || n > uint64(len(b)-1-k) {
+		return o, errors.New("truncated op")
+	}
+	o.Op = "put"
+	if b[0] == 2 {
+		o.Op = "delete"
+	}
+	rest := b[1+k:]
+	o.Key, o.Value = string(rest[:n]), string(rest[n:])
+	return o, nil
 }
 
 // checkLogs checks the members' recorded logs after the cluster healed and
@@ -59,7 +87,8 @@ func checkLogs(logs [][]recorded, h history) []string {
 	ops := make([]logOp, len(ref))
 	putAt := map[string]uint64{} // put value -> position
 	for k, r := range ref {
-		if err := json.Unmarshal(r.value, &ops[k]); err != nil {
+		var err error
+		if ops[k], err = decodeLogOp(r.value); err != nil {
 			bad("validity: position %d holds %q, not a kvstore op: %v", k+1, r.value, err)
 			continue
 		}

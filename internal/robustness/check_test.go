@@ -3,6 +3,7 @@
 package robustness
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -77,11 +78,32 @@ func logOf(t *testing.T, ops ...logOp) []recorded {
 	t.Helper()
 	var out []recorded
 	for i, o := range ops {
-		b, err := json.Marshal(o)
-		require.NoError(t, err)
+		kind := byte(1)
+		if o.Op == "delete" {
+			kind = 2
+		}
+		b := binary.AppendUvarint([]byte{kind}, uint64(len(o.Key)))
+		b = append(append(b, o.Key...), o.Value...)
 		out = append(out, recorded{pos: uint64(i) + 1, value: b})
 	}
 	return out
+}
+
+func TestDecodeLogOp(t *testing.T) {
+	for _, o := range []logOp{{Op: "put", Key: "k", Value: "v"}, {Op: "put", Key: "k"}, {Op: "delete", Key: "gone"}} {
+		got, err := decodeLogOp(logOf(t, o)[0].value)
+		require.NoError(t, err)
+		require.Equal(t, o, got)
+	}
+	legacy, err := json.Marshal(logOp{Op: "put", Key: "old", Value: "json"})
+	require.NoError(t, err)
+	got, err := decodeLogOp(legacy)
+	require.NoError(t, err)
+	require.Equal(t, logOp{Op: "put", Key: "old", Value: "json"}, got)
+	for _, b := range [][]byte{nil, {3, 1, 'k'}, {1}, {1, 5, 'k'}, []byte(`{"op":`)} {
+		_, err := decodeLogOp(b)
+		require.Error(t, err, "%q", b)
+	}
 }
 
 func TestCheckLogs(t *testing.T) {
@@ -109,6 +131,7 @@ func TestCheckLogs(t *testing.T) {
 		{"failed but recorded", [][]recorded{logOf(t, p1)}, history{put(0, 10, "a", "1", failed, 0)}, "failed definitely"},
 		{"never written", [][]recorded{logOf(t, p1)}, nil, "which no client wrote"},
 		{"dirty read", [][]recorded{logOf(t, p1)}, history{put(0, 10, "a", "1", ok, 1), get(0, 10, "a", "9")}, "dirty read"},
+		{"not an op", [][]recorded{{{pos: 1, value: []byte("junk")}}}, nil, "validity: position 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := checkLogs(tc.logs, tc.h)
