@@ -2,6 +2,7 @@ package paxos
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -224,20 +225,82 @@ func TestTailIsBoundedBySlotsAndBytes(t *testing.T) {
 			for slot := uint64(1); slot <= uint64(tc.puts); slot++ {
 				tl.put(core.Entry{Slot: slot, Ballot: 1, Cmds: []core.Command{{Session: 1, Seq: slot, Value: value}}})
 				require.LessOrEqual(t, tl.top-tl.low, uint64(tailSlots))
-				require.LessOrEqual(t, tl.bytes, tailBytes+entrySize(tl.entries[slot]))
+				e, _ := tl.get(slot)
+				require.LessOrEqual(t, tl.bytes, tailBytes+entrySize(e))
 			}
 			require.Equal(t, uint64(tc.puts), tl.top)
+			sum := 0
 			for slot := tl.low; slot <= tl.top; slot++ {
-				if _, ok := tl.entries[slot]; !ok {
+				e, ok := tl.get(slot)
+				if !ok {
 					t.Fatalf("slot %d is missing from the tail [%d, %d]", slot, tl.low, tl.top)
 				}
-			}
-			require.Len(t, tl.entries, int(tl.top-tl.low+1))
-			sum := 0
-			for _, e := range tl.entries {
 				sum += entrySize(e)
 			}
 			require.Equal(t, sum, tl.bytes)
 		})
+	}
+}
+
+// The ring tail against a map model: puts in order, out of order, again,
+// below the tail and far above it; every slot from low up that the model
+// holds is in the tail, nothing else is, and the byte count adds up.
+func TestTailMatchesAMapModel(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 11))
+	for round := range 50 {
+		var tl tail
+		start := rnd.Uint64N(1 << 40)
+		tl.reset(start)
+		model := map[uint64]core.Entry{}
+		next := start + 1
+		for step := range 3000 {
+			var slot uint64
+			switch r := rnd.IntN(100); {
+			case r < 70:
+				slot = next // in order
+				next++
+			case r < 85:
+				slot = next + rnd.Uint64N(40) // ahead, leaving holes
+			case r < 95:
+				slot = tl.low + rnd.Uint64N(tl.top-tl.low+2) // again, or below
+				if slot > 8 && rnd.IntN(4) == 0 {
+					slot -= rnd.Uint64N(8) + 1
+				}
+			case r < 99:
+				slot = next + tailSlots + rnd.Uint64N(3*tailSlots) // far above
+			default:
+				slot = next + 1<<40 // a jump no walk could cover
+			}
+			next = max(next, slot+1)
+			e := core.Entry{Slot: slot, Ballot: uint64(step), Cmds: []core.Command{{Session: 1, Seq: slot, Value: make([]byte, rnd.IntN(64))}}}
+			if slot >= tl.low {
+				model[slot] = e
+			}
+			tl.put(e)
+			for s := range model {
+				if s < tl.low {
+					delete(model, s)
+				}
+			}
+			if tl.top >= tl.low { // else empty: top is low-1
+				require.LessOrEqual(t, tl.top-tl.low, uint64(tailSlots), "round %d step %d", round, step)
+			}
+			if step%97 != 0 {
+				continue
+			}
+			sum := 0
+			for s, want := range model {
+				got, ok := tl.get(s)
+				require.True(t, ok, "round %d step %d: slot %d missing", round, step, s)
+				require.Equal(t, want.Ballot, got.Ballot)
+				sum += entrySize(want)
+			}
+			require.Equal(t, sum, tl.bytes, "round %d step %d", round, step)
+			for s := tl.low; s <= tl.top && s < tl.low+200; s++ {
+				_, ok := tl.get(s)
+				_, in := model[s]
+				require.Equal(t, in, ok, "round %d step %d: slot %d", round, step, s)
+			}
+		}
 	}
 }
