@@ -17,6 +17,11 @@ func (m *mailbox) post(fn func()) {
 	m.mu.Lock()
 	m.items = append(m.items, fn)
 	m.mu.Unlock()
+	m.wake()
+}
+
+// wake wakes the loop without handing it anything (a timer, a context's end).
+func (m *mailbox) wake() {
 	select {
 	case m.notify <- struct{}{}:
 	default:

@@ -213,8 +213,12 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	defer m.pool.Close()
 	defer m.wg.Wait()
 
-	timer := m.clock.NewTimer(time.Hour)
+	// The timer and the end of ctx wake the loop through its mailbox, so
+	// that it waits on one channel: a select over a timer's channel puts
+	// the timer in the runtime's heap and takes it out at every wait.
+	timer := m.clock.AfterFunc(time.Hour, m.box.wake)
 	defer timer.Stop()
+	defer context.AfterFunc(ctx, m.box.wake)()
 	// armed is when the timer fires. It is moved only earlier: a timer that
 	// fires before anything is due costs one pass of the loop, while moving
 	// a timer earlier can wake the runtime's network poller (a system call),
@@ -224,6 +228,9 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	for {
 		buf = m.box.take(buf)
 		now := m.readClock()
+		if now >= armed {
+			armed = math.MaxInt64 // it fired, or is about to: arm it again
+		}
 		for _, fn := range buf {
 			fn()
 		}
@@ -236,11 +243,8 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 			timer.Reset(time.Duration(max(next-now, 0)))
 			armed = next
 		}
-		select {
-		case <-m.box.notify:
-		case <-timer.Chan():
-			armed = math.MaxInt64
-		case <-ctx.Done():
+		<-m.box.notify
+		if ctx.Err() != nil {
 			return
 		}
 	}
