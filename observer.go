@@ -283,13 +283,23 @@ func (o *Observer) restore(voters int, log *slog.Logger) (*learnerRun, error) {
 
 func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []chan struct{}, clock clockwork.Clock, log *slog.Logger) {
 	o := l.o
-	tick := clock.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	// The periodic checks and the end of ctx wake the loop through its
+	// mailbox: a select over a ticker's channel puts the timer into the
+	// runtime's heap and takes it out at every wait.
+	const checkEvery = 50 * time.Millisecond
+	var checkDue atomic.Bool
+	check := clock.AfterFunc(checkEvery, func() {
+		checkDue.Store(true)
+		o.box.wake()
+	})
+	defer check.Stop()
+	defer context.AfterFunc(ctx, o.box.wake)()
 	var buf []func()
 	for {
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return
+		}
+		select {
 		case ev := <-events:
 			l.learner.Observe(ev.voter, ev.entry)
 			// Take whatever else is already queued before acting.
@@ -302,13 +312,18 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 				}
 			}
 		case <-o.box.notify:
+			if ctx.Err() != nil {
+				return
+			}
 			buf = o.box.take(buf)
 			for _, fn := range buf {
 				fn()
 			}
-		case <-tick.Chan():
-			l.checkHole(clock.Now())
-			l.checkLag(clock.Now())
+			if checkDue.Swap(false) {
+				l.checkHole(clock.Now())
+				l.checkLag(clock.Now())
+				check.Reset(checkEvery)
+			}
 		}
 		if !l.handle(ctx, l.learner.Output(), resync, clock, log) {
 			return
