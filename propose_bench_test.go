@@ -65,10 +65,16 @@ func BenchmarkPropose(b *testing.B) {
 			p := c.Members[0].Paxos()
 			proposeParallel(b, p, proposers, 1000, 1<<62) // elect m0, warm up
 			b.ReportAllocs()
+			cpu0, cpuOK := processCPU()
 			b.ResetTimer()
 			elapsed := proposeParallel(b, p, proposers, int64(b.N), 0)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "proposals/s")
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				// The whole cluster's CPU per Propose: steadier than wall
+				// time on a shared machine, where others take cores away.
+				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			}
 		})
 	}
 }
