@@ -53,7 +53,7 @@ type Observer struct {
 	running  atomic.Bool
 	mu       sync.Mutex
 	recorded uint64
-	changed  chan struct{} // closed and replaced whenever recorded moves
+	changed  chan struct{} // closed when recorded moves; nil while nobody waits
 	box      *mailbox
 	next     atomic.Uint64 // the learner's next slot, where streams reopen
 	pos      atomic.Uint64 // the learner's last position
@@ -118,7 +118,6 @@ const learnerMetaPrefix = "\x00paxos.learner"
 
 func (o *Observer) init() {
 	o.once.Do(func() {
-		o.changed = make(chan struct{})
 		o.box = newMailbox()
 	})
 }
@@ -137,7 +136,11 @@ func (o *Observer) WaitRecorded(ctx context.Context, pos uint64) error {
 	o.init()
 	for {
 		o.mu.Lock()
-		rec, ch := o.recorded, o.changed
+		rec := o.recorded
+		if rec < pos && o.changed == nil {
+			o.changed = make(chan struct{})
+		}
+		ch := o.changed
 		o.mu.Unlock()
 		if rec >= pos {
 			return nil
@@ -154,8 +157,12 @@ func (o *Observer) setRecorded(pos uint64) {
 	o.mu.Lock()
 	if pos > o.recorded {
 		o.recorded = pos
-		close(o.changed)
-		o.changed = make(chan struct{})
+		if o.changed != nil {
+			// Only when someone waits: a channel per recorded batch
+			// was a cost of every value.
+			close(o.changed)
+			o.changed = nil
+		}
 	}
 	o.mu.Unlock()
 }
