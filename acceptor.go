@@ -66,7 +66,7 @@ type acceptor struct {
 	hint     leaderHint
 	heard    uint64 // the highest chosen watermark a leader has sent
 	tail     tail   // the newest entries, for Observe
-	subs     map[*observeSub]struct{}
+	subs     []*observeSub
 	stopped  bool
 	inflight sync.WaitGroup
 	streams  map[*observeSub]func() // ends a served Observe stream
@@ -84,7 +84,7 @@ func newAcceptor(promiseLog, acceptedLog Log, clock clockwork.Clock, lg *slog.Lo
 		return nil, fmt.Errorf("%w: NewAcceptor needs a promise Log and an accepted Log", ErrInvalidConfig)
 	}
 	a := &acceptor{promises: promiseLog, entries: acceptedLog, clock: clock, log: orDiscard(lg),
-		subs: map[*observeSub]struct{}{}, streams: map[*observeSub]func(){}}
+		streams: map[*observeSub]func(){}}
 	a.cond = sync.NewCond(&a.mu)
 	c, err := restoreAcceptor(promiseLog, acceptedLog)
 	if err != nil {

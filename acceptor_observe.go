@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 
 	"github.com/mjpitz/myago/paxos/internal/core"
@@ -162,7 +163,7 @@ func (a *acceptor) published(batch []*ticket) {
 			if e.Slot <= t.chosen { // this step's own watermark: a later step in the batch may overwrite the slot
 				e.Decided = true
 			}
-			for s := range a.subs {
+			for _, s := range a.subs {
 				select {
 				case s.ch <- e:
 				default:
@@ -172,7 +173,7 @@ func (a *acceptor) published(batch []*ticket) {
 		}
 	}
 	if moved {
-		for s := range a.subs {
+		for _, s := range a.subs {
 			select {
 			case s.wake <- struct{}{}:
 			default:
@@ -249,12 +250,12 @@ func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes b
 		a.mu.Unlock()
 		return ErrStopped
 	}
-	a.subs[sub] = struct{}{}
+	a.subs = append(a.subs, sub)
 	a.streams[sub] = end
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		delete(a.subs, sub)
+		a.subs = slices.DeleteFunc(a.subs, func(s *observeSub) bool { return s == sub })
 		delete(a.streams, sub)
 		a.mu.Unlock()
 	}()
