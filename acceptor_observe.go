@@ -173,11 +173,17 @@ func (a *acceptor) published(batch []*ticket) {
 		}
 	}
 	if moved {
-		for _, s := range a.subs {
-			select {
-			case s.wake <- struct{}{}:
-			default:
-			}
+		a.wakeStreams()
+	}
+}
+
+// wakeStreams tells the Observe streams that the durable watermark moved.
+// Called with mu held.
+func (a *acceptor) wakeStreams() {
+	for _, s := range a.subs {
+		select {
+		case s.wake <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -202,7 +208,8 @@ func (a *acceptor) publishChosen() {
 		}
 	}
 	if through > a.durable {
-		a.published([]*ticket{{chosen: through}})
+		a.durable = through
+		a.wakeStreams()
 	}
 }
 
