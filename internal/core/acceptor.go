@@ -151,8 +151,11 @@ func (a *Acceptor) Accept(m Accept) (Accepted, []Write, error) {
 	}
 	if m.Slot != 0 && !a.isDecided(m.Slot) {
 		e := &Entry{Slot: m.Slot, Ballot: m.Ballot, Cmds: m.Cmds}
-		if m.Slot <= m.Chosen {
-			// A leader re-sending a chosen slot to a lagging acceptor.
+		if m.Slot <= m.Chosen || (m.Ballot == a.markedBallot && m.Slot <= a.markedThrough) {
+			// A leader re-sending a chosen slot to a lagging acceptor; or
+			// this ballot's leader already said the slot is chosen, in a
+			// commit that overtook this accept (markWatermark's argument:
+			// the leader proposes one value per slot at its ballot).
 			e.Decided = true
 			a.decided[m.Slot] = struct{}{}
 			delete(a.undecided, m.Slot)

@@ -205,6 +205,36 @@ func TestAcceptorWatermarkMarksOnlySameBallotEntries(t *testing.T) {
 	assert.Equal(t, uint64(2), a.Chosen())
 }
 
+// A commit can overtake the accept of a slot it covers (they travel on
+// separate calls). The accept that arrives later, at the same ballot,
+// holds the chosen value: it is taken as decided, or the slot would wait
+// for a commit that may never come again.
+func TestAcceptorTakesAnAcceptBehindItsBallotsCommitAsDecided(t *testing.T) {
+	a := NewAcceptor()
+	mustAccept := func(m Accept) (Accepted, []Write) {
+		t.Helper()
+		r, ws, err := a.Accept(m)
+		require.NoError(t, err)
+		return r, ws
+	}
+	mustAccept(Accept{Ballot: 5, Slot: 1, Cmds: cmds("a")})
+	r, _ := mustAccept(Accept{Ballot: 5, Chosen: 2}) // slot 2's accept is still on its way
+	assert.Equal(t, uint64(1), r.Chosen)
+	r, ws := mustAccept(Accept{Ballot: 5, Slot: 2, Cmds: cmds("b"), Chosen: 1})
+	assert.Equal(t, uint64(2), r.Chosen)
+	require.Len(t, ws, 1)
+	assert.True(t, ws[0].Entry.Decided)
+	assert.Equal(t, uint64(2), ws[0].Chosen, "the write carries the new watermark")
+
+	// Not from another ballot: that commit says nothing of this value.
+	r, _ = mustAccept(Accept{Ballot: 7, Slot: 4, Cmds: cmds("d"), Chosen: 3}) // slot 3 unknown here
+	assert.Equal(t, uint64(2), r.Chosen)
+	r, ws = mustAccept(Accept{Ballot: 8, Slot: 3, Cmds: cmds("c")})
+	assert.Equal(t, uint64(2), r.Chosen)
+	require.Len(t, ws, 2) // the promise of ballot 8 and the entry
+	assert.False(t, ws[1].Entry.Decided, "ballot 7's commit does not cover ballot 8's value")
+}
+
 func TestAcceptorLearn(t *testing.T) {
 	t.Run("same ballot: marked decided without a write", func(t *testing.T) {
 		a := NewAcceptor()
