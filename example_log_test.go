@@ -40,6 +40,40 @@ func ExampleMemory() {
 	// parent: 0
 }
 
+func ExampleOpenBadgerLog() {
+	dir, err := os.MkdirTemp("", "paxos-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	log, err := paxos.OpenBadgerLog(dir, nil) // badger behind a journal
+	if err != nil {
+		panic(err)
+	}
+	// Record returns once the record is in the journal, synced.
+	if err := log.WithPrefix("accepted").Record(1, &paxos.Proposal{ID: 1, Value: []byte("a")}); err != nil {
+		panic(err)
+	}
+	if err := log.Close(); err != nil { // closes the journal and the DB
+		panic(err)
+	}
+
+	// Opening again replays whatever badger had not synced yet.
+	log, err = paxos.OpenBadgerLog(dir, nil)
+	if err != nil {
+		panic(err)
+	}
+	defer log.Close()
+	var p paxos.Proposal
+	if err := log.WithPrefix("accepted").Last(&p); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d: %s\n", p.ID, p.Value)
+	// Output:
+	// 1: a
+}
+
 func ExampleOpenBadger() {
 	dir, err := os.MkdirTemp("", "paxos-example")
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 )
 
 // ErrNotDurable is returned by Badger's writes when its DB was opened
-// without SyncWrites and AllowNotDurable is not set: badger v3 cannot sync
-// such a DB's write-ahead log on demand, so a Record could be lost after it
-// returned.
+// without SyncWrites, it has no journal (OpenBadgerLog) and AllowNotDurable
+// is not set: badger v3 cannot sync such a DB's write-ahead log on demand,
+// so a Record could be lost after it returned.
 var ErrNotDurable = errors.New("paxos: badger DB not opened with SyncWrites(true); set Badger.AllowNotDurable to write anyway")
 
 var errNilDB = errors.New("paxos: Badger.DB is nil")
@@ -24,7 +24,8 @@ var errNilDB = errors.New("paxos: Badger.DB is nil")
 // &Badger{DB: db} is ready to use. Record and RecordBatch return only once
 // the write is durable, which needs a DB opened with SyncWrites(true) (use
 // OpenBadger or BadgerOptions); on any other DB they fail with ErrNotDurable
-// unless AllowNotDurable is set. Concurrent writes through one Badger and
+// unless AllowNotDurable is set. OpenBadgerLog returns a Badger made durable
+// by a journal instead, which costs less per write. Concurrent writes through one Badger and
 // the views it returns are committed together, in one badger transaction
 // and one sync (group commit); use one Badger per DB, and its views, to get
 // the most of it.
@@ -83,7 +84,7 @@ func (l *Badger) writable() error {
 	if err := l.readable(); err != nil {
 		return err
 	}
-	if !l.AllowNotDurable && !l.DB.Opts().SyncWrites {
+	if !l.AllowNotDurable && !l.DB.Opts().SyncWrites && l.init().journal == nil {
 		return ErrNotDurable
 	}
 	return nil

@@ -1,10 +1,13 @@
 package paxos
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/dgraph-io/badger/v3"
+
+	"github.com/mjpitz/myago/paxos/internal/journal"
 )
 
 // Group commit for Badger.
@@ -44,6 +47,11 @@ type badgerCommitter struct {
 	mu      sync.Mutex
 	open    *commitBatch // accepting writes; nil if none
 	writeMu sync.Mutex   // held while a batch is written
+
+	// With a journal (OpenBadgerLog), owned by the holder of writeMu.
+	journal *journal.Journal
+	jbuf    []byte
+	broken  error // a batch is in the journal but not in badger
 }
 
 type commitBatch struct {
@@ -59,6 +67,11 @@ type commitBatch struct {
 func (c *badgerCommitter) commit(db *badger.DB, w *badgerWrite) error {
 	// Half of badger's limits leaves room for estimation error.
 	maxCount, maxSize := db.MaxBatchCount()/2, db.MaxBatchSize()/2
+	if c.journal != nil {
+		// A batch is one journal record (whose encoding size estimates
+		// over-count).
+		maxSize = min(maxSize, badgerJournalFileBytes/2)
+	}
 	n, size := int64(len(w.keys)), w.size()
 
 	c.mu.Lock()
@@ -87,11 +100,53 @@ func (c *badgerCommitter) commit(db *badger.DB, w *badgerWrite) error {
 		c.open = nil // sealed: writers from now on open the next batch
 	}
 	c.mu.Unlock()
-	b.err = writeBatch(db, b.writes)
+	b.err = c.write(db, b.writes)
 	c.writeMu.Unlock()
 	close(b.done)
 	return b.err
 }
+
+// write makes writes durable: badger syncs them, or the journal does and
+// badger then takes them unsynced. Called with writeMu held.
+func (c *badgerCommitter) write(db *badger.DB, writes []*badgerWrite) error {
+	if c.journal == nil {
+		return writeBatch(db, writes)
+	}
+	if c.broken != nil {
+		return c.broken
+	}
+	// What badger would refuse must not reach the journal, which would
+	// bring it back at the next open. The estimate over-counts badger's.
+	var count, size int64
+	for _, w := range writes {
+		count += int64(len(w.keys))
+		size += w.size()
+	}
+	if count >= db.MaxBatchCount() || size >= db.MaxBatchSize() {
+		return badger.ErrTxnTooBig
+	}
+	c.jbuf = appendJournalRecord(c.jbuf[:0], writes)
+	err := c.journal.Append(c.jbuf)
+	if cap(c.jbuf) > maxKeptJournalBuffer {
+		c.jbuf = nil
+	}
+	if errors.Is(err, journal.ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	if err != nil {
+		return fmt.Errorf("paxos: journal: %w", err)
+	}
+	if err := writeBatch(db, writes); err != nil {
+		// Reads would miss a write that a restart brings back: refuse every
+		// write until the Log is opened again and replays it.
+		c.broken = fmt.Errorf("paxos: badger write after the journal's (reopen the Log to replay it): %w", err)
+		return c.broken
+	}
+	return nil
+}
+
+// maxKeptJournalBuffer bounds the encoding buffer kept between batches.
+const maxKeptJournalBuffer = 1 << 20
 
 // writeBatch writes every entry of writes in one transaction. A panic inside
 // badger (e.g. on a DB closed meanwhile) becomes an error, so that the

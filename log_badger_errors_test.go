@@ -86,8 +86,12 @@ func TestBadgerFnPanicIsNotSwallowed(t *testing.T) {
 // holds: the committer must split the batches, and a single RecordBatch
 // too large for any transaction fails alone.
 func TestBadgerGroupCommitLimits(t *testing.T) {
-	db := openBadger(t, t.TempDir())
-	l := &paxos.Badger{DB: db}
+	t.Run("synced", func(t *testing.T) { testGroupCommitLimits(t, &paxos.Badger{DB: openBadger(t, t.TempDir())}) })
+	t.Run("journaled", func(t *testing.T) { testGroupCommitLimits(t, openBadgerLog(t, t.TempDir())) })
+}
+
+func testGroupCommitLimits(t *testing.T, l *paxos.Badger) {
+	db := l.DB
 	value := bytes.Repeat([]byte{7}, 64<<10)
 
 	const writers, perWriter = 16, 8 // 8 MiB in all, more than one transaction
@@ -132,4 +136,5 @@ func TestBadgerGroupCommitLimits(t *testing.T) {
 	require.NoError(t, l.WithPrefix("huge").Range(0, ^uint64(0), paxos.Bytes{}, func(interface{}) error {
 		return errors.New("the oversized batch must store nothing")
 	}))
+	require.NoError(t, l.Record(1<<20, &paxos.Bytes{Value: value}), "the refusal broke nothing")
 }

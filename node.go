@@ -23,8 +23,8 @@ import (
 type NodeConfig struct {
 	// DataDir is where the member keeps its Badger databases (required
 	// unless InMemory): DataDir/consensus holds the acceptor's promises and
-	// accepted entries, opened with SyncWrites (every write synced before
-	// the member replies); DataDir/recorded holds the RecordedLog and the
+	// accepted entries, opened with OpenBadgerLog (every write durable in
+	// its journal before the member replies); DataDir/recorded holds the RecordedLog and the
 	// learner's checkpoint, written without a sync of its own, because
 	// everything in it can be rebuilt from the acceptors' durable entries
 	// (after a machine crash the learner replays what the recorded log
@@ -80,7 +80,7 @@ type NodeConfig struct {
 // yarpc, with discovery. Close stops it.
 type Node struct {
 	paxos    *Paxos
-	db       *badger.DB // consensus: synced
+	db       *Badger    // consensus: durable through its journal
 	recDB    *badger.DB // recorded: not synced
 	server   *yarpc.Server
 	listener net.Listener
@@ -142,21 +142,22 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		if n.listener != nil {
 			_ = n.listener.Close()
 		}
-		for _, db := range []*badger.DB{n.recDB, n.db} {
-			if db != nil {
-				_ = db.Close()
-			}
+		if n.recDB != nil {
+			_ = n.recDB.Close()
+		}
+		if n.db != nil {
+			_ = n.db.Close()
 		}
 		return nil, err
 	}
 	if !cfg.InMemory {
 		dir := filepath.Join(cfg.DataDir, "consensus")
-		db, err := OpenBadger(dir, cfg.Logger)
+		db, err := OpenBadgerLog(dir, cfg.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("paxos: opening %s (is another process using it?): %w", dir, err)
 		}
 		n.db = db
-		store = &Badger{DB: db}
+		store = db
 		dir = filepath.Join(cfg.DataDir, "recorded")
 		rdb, err := badger.Open(BadgerOptions(dir, cfg.Logger).WithSyncWrites(false))
 		if err != nil {
@@ -371,12 +372,11 @@ func (n *Node) Close() error {
 			_ = c.cc.Close()
 		}
 		n.mu.Unlock()
-		for _, db := range []*badger.DB{n.recDB, n.db} {
-			if db != nil {
-				if err := db.Close(); err != nil {
-					errs = append(errs, err)
-				}
-			}
+		if n.recDB != nil {
+			errs = append(errs, n.recDB.Close())
+		}
+		if n.db != nil {
+			errs = append(errs, n.db.Close())
 		}
 		n.err = errors.Join(errs...)
 	})
