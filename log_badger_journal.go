@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/dgraph-io/badger/v3"
 
@@ -68,22 +70,62 @@ func OpenBadgerLog(dir string, logger *slog.Logger) (*Badger, error) {
 		return nil, fmt.Errorf("paxos: %w", err)
 	}
 	ck := newBadgerCheckpointer(db.Opts())
+	r := &journalReplay{db: db}
 	j, err := journal.Open(jdir, journal.Options{
-		Checkpoint:      ck.sync,
+		// The checkpoint that ends the replay needs every replayed write
+		// in badger first; the later ones find nothing pending.
+		Checkpoint:      func() error { return errors.Join(r.flush(), ck.sync()) },
 		FileBytes:       badgerJournalFileBytes,
 		CheckpointBytes: badgerJournalCheckpointBytes,
-	}, func(seq uint64, p []byte) error {
-		w, err := decodeJournalRecord(p)
-		if err != nil {
-			return fmt.Errorf("journal record %d: %w", seq, err)
-		}
-		return writeBatch(db, []*badgerWrite{w})
-	})
+	}, r.add)
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("paxos: opening the journal of %q: %w", dir, err)
 	}
 	return &Badger{DB: db, committer: &badgerCommitter{journal: j}}, nil
+}
+
+// journalReplay writes replayed records to badger many at a time: one
+// transaction per record made opening after a crash take seconds.
+type journalReplay struct {
+	db      *badger.DB
+	mu      sync.Mutex
+	pending []*badgerWrite
+	size    int64
+	count   int64
+}
+
+func (r *journalReplay) add(seq uint64, p []byte) error {
+	w, err := decodeJournalRecord(bytes.Clone(p)) // p is only valid during the call
+	if err != nil {
+		return fmt.Errorf("journal record %d: %w", seq, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.count+int64(len(w.keys)) >= r.db.MaxBatchCount()/2 || r.size+w.size() >= r.db.MaxBatchSize()/2 {
+		if err := r.flushLocked(); err != nil {
+			return err
+		}
+	}
+	r.pending = append(r.pending, w)
+	r.count += int64(len(w.keys))
+	r.size += w.size()
+	return nil
+}
+
+func (r *journalReplay) flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flushLocked()
+}
+
+func (r *journalReplay) flushLocked() error {
+	if len(r.pending) == 0 {
+		return nil
+	}
+	err := writeBatch(r.db, r.pending)
+	r.pending, r.size, r.count = nil, 0, 0
+	return err
 }
 
 // Close closes the DB, and first the journal of a Log opened by

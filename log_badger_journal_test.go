@@ -82,6 +82,7 @@ func TestBadgerLogAfterClose(t *testing.T) {
 	p := l.WithPrefix("x")
 	require.NoError(t, p.Record(1, &paxos.Request{ID: 1}))
 	require.NoError(t, l.Close())
+	require.NoError(t, l.Close(), "a second Close")
 	require.ErrorIs(t, p.Record(2, &paxos.Request{ID: 2}), paxos.ErrClosed)
 	require.ErrorIs(t, l.Last(&paxos.Request{}), paxos.ErrClosed)
 }
