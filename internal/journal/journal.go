@@ -89,8 +89,9 @@ type Journal struct {
 }
 
 // Open opens the journal in dir (creating its files if needed), calls
-// replay with every record of the newest chain, oldest first, and then
-// Options.Checkpoint. A replay or checkpoint error ends Open. The payload
+// replay with every record of the newest chain, oldest first, and then, if
+// it replayed any, Options.Checkpoint. A replay or checkpoint error ends
+// Open. The payload
 // passed to replay is only valid during the call.
 func Open(dir string, opts Options, replay func(seq uint64, payload []byte) error) (*Journal, error) {
 	if opts.Checkpoint == nil {
