@@ -25,10 +25,10 @@ var errNilDB = errors.New("paxos: Badger.DB is nil")
 // the write is durable, which needs a DB opened with SyncWrites(true) (use
 // OpenBadger or BadgerOptions); on any other DB they fail with ErrNotDurable
 // unless AllowNotDurable is set. OpenBadgerLog returns a Badger made durable
-// by a journal instead, which costs less per write. Concurrent writes through one Badger and
-// the views it returns are committed together, in one badger transaction
-// and one sync (group commit); use one Badger per DB, and its views, to get
-// the most of it.
+// by a journal instead, which costs less per write. Concurrent writes
+// through one Badger and the views it returns are committed together, in
+// one badger transaction and one sync (group commit); use one Badger per
+// DB, and its views, to get the most of it.
 //
 // Range iterates a snapshot taken when it starts; fn may call back into the
 // Log, and writes made meanwhile are not visited. After DB.Close every

@@ -67,11 +67,6 @@ type commitBatch struct {
 func (c *badgerCommitter) commit(db *badger.DB, w *badgerWrite) error {
 	// Half of badger's limits leaves room for estimation error.
 	maxCount, maxSize := db.MaxBatchCount()/2, db.MaxBatchSize()/2
-	if c.journal != nil {
-		// A batch is one journal record (whose encoding size estimates
-		// over-count).
-		maxSize = min(maxSize, badgerJournalFileBytes/2)
-	}
 	n, size := int64(len(w.keys)), w.size()
 
 	c.mu.Lock()

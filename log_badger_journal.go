@@ -33,8 +33,9 @@ import (
 // ignores entries that are not its own files).
 const journalDir = "paxos-journal"
 
-// The journal's two files hold 8 MiB each, more than badger's largest
-// transaction here (about 2.4 MiB, see badgerCommitter), and badger is
+// The journal's two files hold 8 MiB each, more than the largest batch
+// write refuses to journal (badger's transaction limit, about 4.8 MiB with
+// BadgerOptions; TestJournalFileHoldsBadgersLargestBatch), and badger is
 // checkpointed (its files synced) every 2 MiB of journal: a checkpoint
 // holds up badger's writes for about as long as it takes to write out what
 // accumulated since the last one (measured, 3 members at 64 clients,

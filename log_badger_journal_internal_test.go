@@ -77,3 +77,14 @@ func TestBadgerCheckpointerSyncsWhatBadgerLeavesUnsynced(t *testing.T) {
 	c.fsync = func(string) error { return errors.New("disk gone") }
 	require.ErrorContains(t, c.sync(), "disk gone")
 }
+
+// TestJournalFileHoldsBadgersLargestBatch: write refuses to journal a batch
+// badger would refuse, so a journal file must hold any batch badger takes.
+func TestJournalFileHoldsBadgersLargestBatch(t *testing.T) {
+	l, err := OpenBadgerLog(t.TempDir(), nil)
+	require.NoError(t, err)
+	defer l.Close()
+	// Per entry the record spends at most two 10-byte lengths, the size
+	// estimate counts badgerEntryOverhead: the estimate bounds the record.
+	require.Less(t, l.DB.MaxBatchSize()+64, int64(badgerJournalFileBytes))
+}

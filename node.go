@@ -24,11 +24,11 @@ type NodeConfig struct {
 	// DataDir is where the member keeps its Badger databases (required
 	// unless InMemory): DataDir/consensus holds the acceptor's promises and
 	// accepted entries, opened with OpenBadgerLog (every write durable in
-	// its journal before the member replies); DataDir/recorded holds the RecordedLog and the
-	// learner's checkpoint, written without a sync of its own, because
-	// everything in it can be rebuilt from the acceptors' durable entries
-	// (after a machine crash the learner replays what the recorded log
-	// lost). Only one process may use DataDir at a time.
+	// its journal before the member replies); DataDir/recorded holds the
+	// RecordedLog and the learner's checkpoint, written without a sync of
+	// its own, because everything in it can be rebuilt from the acceptors'
+	// durable entries (after a machine crash the learner replays what the
+	// recorded log lost). Only one process may use DataDir at a time.
 	DataDir string
 	// InMemory keeps the member's Logs in memory (paxos.Memory) instead of
 	// Badger: nothing survives the process, so a cluster of such members is

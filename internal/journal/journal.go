@@ -278,13 +278,22 @@ func (j *Journal) Append(payload []byte) error {
 	j.seq = seq
 	j.since += need
 	if j.opts.CheckpointBytes > 0 && j.since >= j.opts.CheckpointBytes && j.checkpointEnded() {
-		if j.cerr != nil {
-			j.err = fmt.Errorf("journal: checkpoint: %w", j.cerr)
+		if j.checkpointFailed() != nil {
 			return nil // this record is durable; the next Append fails
 		}
 		j.startCheckpoint()
 	}
 	return nil
+}
+
+// checkpointFailed makes the error of the last checkpoint, which has
+// ended, sticky, and returns it.
+func (j *Journal) checkpointFailed() error {
+	if j.cerr == nil {
+		return nil
+	}
+	j.err = fmt.Errorf("journal: checkpoint: %w", j.cerr)
+	return j.err
 }
 
 func (j *Journal) checkpointEnded() bool {
@@ -301,9 +310,8 @@ func (j *Journal) checkpointEnded() bool {
 // covers the other file's records.
 func (j *Journal) switchFiles() error {
 	<-j.ckpt
-	if j.cerr != nil {
-		j.err = fmt.Errorf("journal: checkpoint: %w", j.cerr)
-		return j.err
+	if err := j.checkpointFailed(); err != nil {
+		return err
 	}
 	j.cur, j.off = 1-j.cur, 0
 	j.startCheckpoint()
