@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -202,64 +201,90 @@ func (m *MultiAcceptorClient) client(member string) AcceptorClient {
 	return nil
 }
 
-// callContext is the context of one voter's call: it outlives the caller
+// callContext is the context of the voters' calls: it outlives the caller
 // (a straggling Accept still brings a lagging acceptor up to date) but not
-// Start, nor the caller's deadline or CallTimeout.
-func (m *MultiAcceptorClient) callContext(ctx, run context.Context) (context.Context, context.CancelFunc) {
+// Start, nor deadline (when set) or CallTimeout.
+func (m *MultiAcceptorClient) callContext(deadline time.Time, run context.Context) (context.Context, context.CancelFunc) {
 	timeout := m.CallTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
-		return context.WithDeadline(run, dl)
+	if !deadline.IsZero() && time.Until(deadline) < timeout {
+		return context.WithDeadline(run, deadline)
 	}
 	return context.WithTimeout(run, timeout)
 }
 
-type voterReply[T any] struct {
-	voter int
-	reply T
-	err   error
-}
-
-// fan calls every voter and feeds the replies to add until done says so.
-// The calls share one context, ended once the last of them returned.
-func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, pool *workers.Pool, slots []*voterSlot,
-	call func(context.Context, AcceptorClient) (T, error), add func(voter int, reply T, err error), done func() bool) error {
-	replies := make(chan voterReply[T], len(slots))
-	cctx, cancel := m.callContext(ctx, run)
-	var pending atomic.Int32
-	pending.Store(int32(len(slots)))
+// fanOut calls every voter on pool and feeds the replies to add until done
+// says so; then, or once every voter returned or their shared context ended,
+// it calls finish once with that context. It does not wait: add, done and
+// finish run on the voters' goroutines, one at a time, and add is not called
+// after finish. A leader's accept round thus goes from its loop to the voters
+// and back with no goroutine in between.
+func fanOut[T any](m *MultiAcceptorClient, run context.Context, deadline time.Time, pool *workers.Pool,
+	slots []*voterSlot, call func(context.Context, AcceptorClient) (T, error),
+	add func(voter int, reply T, err error), done func() bool, finish func(ctx context.Context)) {
+	cctx, cancel := m.callContext(deadline, run)
+	var (
+		mu       sync.Mutex
+		finished bool
+		pending  = len(slots)
+	)
+	// A client that ignores its context must not hold up the caller.
+	stop := context.AfterFunc(cctx, func() {
+		mu.Lock()
+		fire := !finished
+		finished = true
+		mu.Unlock()
+		if fire {
+			finish(cctx)
+		}
+	})
 	for i, s := range slots {
 		pool.Go(func() {
-			defer func() {
-				if pending.Add(-1) == 0 {
-					cancel()
-				}
-			}()
-			var r voterReply[T]
-			r.voter = i
+			var (
+				reply T
+				err   error
+			)
 			select {
 			case <-s.ready:
-				r.reply, r.err = call(cctx, s.client)
+				reply, err = call(cctx, s.client)
 			case <-cctx.Done():
-				r.err = cctx.Err()
+				err = cctx.Err()
 			}
-			replies <- r
+			mu.Lock()
+			pending--
+			last, fire := pending == 0, false
+			if !finished {
+				add(i, reply, err)
+				fire = done() || last
+				finished = fire
+			}
+			mu.Unlock()
+			if fire {
+				stop()
+				finish(cctx)
+			}
+			if last {
+				cancel()
+			}
 		})
 	}
-	for range slots {
-		select {
-		case r := <-replies:
-			add(r.voter, r.reply, r.err)
-			if done() {
-				return nil
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrNoQuorum, ctx.Err())
-		}
+}
+
+// fan is fanOut for a caller that waits: it returns once finish would be
+// called, or with an error matching ErrNoQuorum when ctx ends first.
+func fan[T any](ctx, run context.Context, m *MultiAcceptorClient, pool *workers.Pool, slots []*voterSlot,
+	call func(context.Context, AcceptorClient) (T, error), add func(voter int, reply T, err error), done func() bool) error {
+	deadline, _ := ctx.Deadline()
+	ended := make(chan struct{})
+	fanOut(m, run, deadline, pool, slots, call, add, done, func(context.Context) { close(ended) })
+	select {
+	case <-ended:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrNoQuorum, ctx.Err())
 	}
-	return nil
 }
 
 // Prepare asks every voter for a promise and merges a majority's answers.
@@ -300,8 +325,60 @@ func (m *MultiAcceptorClient) Accept(ctx context.Context, in *Proposal) (*Propos
 	if err != nil {
 		return nil, err
 	}
+	deadline, _ := ctx.Deadline()
+	type outcome struct {
+		p   *Proposal
+		err error
+	}
+	ended := make(chan outcome, 1)
+	m.acceptOn(run, deadline, pool, slots, in, func(p *Proposal, err error) { ended <- outcome{p, err} })
+	select {
+	case o := <-ended:
+		if o.err != nil && ctx.Err() != nil {
+			return nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", len(slots), in.Slot))
+		}
+		return o.p, o.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrNoQuorum, ctx.Err())
+	}
+}
+
+// acceptAsync is Accept for the member's loop, which must not block: done
+// gets the result once, on another goroutine, within timeout. ctx bounds
+// only the wait for Start.
+func (m *MultiAcceptorClient) acceptAsync(ctx context.Context, timeout time.Duration, in *Proposal,
+	done func(*Proposal, error)) {
+	m.init()
+	send := func() {
+		m.mu.Lock()
+		slots, run, pool, state := m.slots, m.runCtx, m.pool, m.state
+		m.mu.Unlock()
+		if state == 2 {
+			done(nil, ErrStopped)
+			return
+		}
+		m.acceptOn(run, time.Now().Add(timeout), pool, slots, in, done)
+	}
+	select {
+	case <-m.started:
+		send()
+	default:
+		go func() {
+			select {
+			case <-m.started:
+				send()
+			case <-ctx.Done():
+				done(nil, fmt.Errorf("%w: %w", ErrNotStarted, ctx.Err()))
+			}
+		}()
+	}
+}
+
+// acceptOn sends in to every voter and calls done with the merged answer.
+func (m *MultiAcceptorClient) acceptOn(run context.Context, deadline time.Time, pool *workers.Pool,
+	slots []*voterSlot, in *Proposal, done func(*Proposal, error)) {
 	t := core.NewAcceptTally(len(slots), in.ID, in.Slot)
-	err = fan(ctx, run, m, pool, slots,
+	fanOut(m, run, deadline, pool, slots,
 		func(ctx context.Context, c AcceptorClient) (*Proposal, error) { return c.Accept(ctx, in) },
 		func(voter int, p *Proposal, err error) {
 			if err != nil || p == nil {
@@ -309,18 +386,18 @@ func (m *MultiAcceptorClient) Accept(ctx context.Context, in *Proposal) (*Propos
 				return
 			}
 			t.Add(voter, acceptedFromWire(p))
-		}, t.Done)
-	if err != nil {
-		return nil, err
-	}
-	r := t.Result()
-	switch {
-	case r.Accepted:
-		return &Proposal{ID: r.Ballot, Slot: r.Slot, Chosen: r.Chosen}, nil
-	case r.Higher > 0:
-		return &Proposal{ID: r.Higher, Slot: r.Slot}, nil
-	}
-	return nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", len(slots), in.Slot))
+		}, t.Done,
+		func(ctx context.Context) {
+			r := t.Result()
+			switch {
+			case r.Accepted:
+				done(&Proposal{ID: r.Ballot, Slot: r.Slot, Chosen: r.Chosen}, nil)
+			case r.Higher > 0:
+				done(&Proposal{ID: r.Higher, Slot: r.Slot}, nil)
+			default:
+				done(nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", len(slots), in.Slot)))
+			}
+		})
 }
 
 // noQuorum is the error of a call no majority answered. The voters' calls

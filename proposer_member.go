@@ -277,12 +277,11 @@ func (m *memberProposer) handle(out core.ProposerOutput) {
 		})
 	}
 	for _, am := range out.Accepts {
-		m.spawn(func() {
-			cctx, cancel := context.WithTimeout(m.ctx, m.retry)
-			defer cancel()
-			w, err := m.multi.Accept(cctx, acceptToWire(am))
+		m.wg.Add(1)
+		m.multi.acceptAsync(m.ctx, m.retry, acceptToWire(am), func(w *Proposal, err error) {
 			r := acceptResultFromWire(am, w, err)
 			m.box.post(func() { m.core.AcceptDone(r, m.now()) })
+			m.wg.Done()
 		})
 	}
 	if len(out.Learned) > 0 && m.toLearner != nil {
