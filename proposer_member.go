@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -37,9 +38,14 @@ type memberProposer struct {
 	pool    *workers.Pool // runs the RPCs
 	spare   sync.Pool     // *waiter, reused once its result was received
 
+	// The learner resolves a waiter itself, without a turn of the loop:
+	// waiters is shared with it, and session is the core's session id.
+	wmu     sync.Mutex
+	waiters map[uint64]*waiter
+	session atomic.Uint64
+
 	// owned by the loop
 	core      *core.Proposer
-	waiters   map[uint64]*waiter
 	admit     []*waiter // waiting for room in the session's window
 	fwd       map[string]*forwardQueue
 	ctx       context.Context
@@ -155,6 +161,12 @@ func (m *memberProposer) learned(es []core.Entry) {
 }
 
 func (m *memberProposer) delivered(ds []core.Delivery, through uint64) {
+	session := m.session.Load()
+	for _, d := range ds {
+		if d.Cmd.Session == session {
+			m.resolve(d.Cmd.Seq, d.Pos)
+		}
+	}
 	m.box.post(func() {
 		for _, d := range ds {
 			m.core.Delivered(d)
@@ -175,14 +187,30 @@ func (m *memberProposer) submit(w *waiter) {
 	}
 	seq, _ := m.core.Propose(w.value, m.now())
 	w.seq = seq
+	m.wmu.Lock()
 	m.waiters[seq] = w
+	m.wmu.Unlock()
+}
+
+// resolve hands a waiter its position, unless it was resolved or
+// cancelled before: whoever takes it out of waiters sends the result.
+func (m *memberProposer) resolve(seq, pos uint64) {
+	m.wmu.Lock()
+	w := m.waiters[seq]
+	delete(m.waiters, seq)
+	m.wmu.Unlock()
+	if w != nil {
+		w.done <- proposeResult{pos: pos}
+	}
 }
 
 func (m *memberProposer) cancel(w *waiter) {
 	w.gone = true
 	if w.seq != 0 {
 		m.core.Cancel(w.seq)
+		m.wmu.Lock()
 		delete(m.waiters, w.seq)
+		m.wmu.Unlock()
 		m.admitMore()
 	}
 }
@@ -201,6 +229,7 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	m.ctx = ctx
 	m.toLearner = toLearner
 	m.core = core.NewProposer(m.coreCfg, randomSession(), newRand())
+	m.session.Store(m.core.Session().ID())
 	var last Request
 	if err := m.ballots.Last(&last); err != nil {
 		m.log.Error("paxos: reading the last ballot used", "err", err)
@@ -313,10 +342,7 @@ func (m *memberProposer) handle(out core.ProposerOutput) {
 		})
 	}
 	for _, r := range out.Resolved {
-		if w := m.waiters[r.Seq]; w != nil {
-			delete(m.waiters, r.Seq)
-			w.done <- proposeResult{pos: r.Pos}
-		}
+		m.resolve(r.Seq, r.Pos) // the learner may have done so already
 	}
 	if len(out.Resolved) > 0 {
 		m.admitMore()
