@@ -39,12 +39,13 @@ type Observer struct {
 	Clock clockwork.Clock
 	// MaxBackoff caps every retry loop's back-off (default 1 s).
 	MaxBackoff time.Duration
-	// Votes asks every voter for all its accepted entries (votes for the
-	// learner's tallies), not only those it knows are chosen: chosen values
-	// are learned even when no acceptor has heard the leader's watermark
-	// yet, at the cost of several times the stream traffic. Off by default:
-	// a member learns from its own acceptor in process, and the leader's
-	// watermark follows every accept.
+	// Votes asks every voter (a member's own acceptor too) for all its
+	// accepted entries (votes for the learner's tallies), not only those it
+	// knows are chosen: chosen values are learned even when no acceptor has
+	// heard the leader's watermark yet, at the cost of several times the
+	// stream traffic. Off by default: a member learns from its own acceptor
+	// in process, and the leader's watermark follows every accept. (One
+	// acceptor's votes alone never make a majority.)
 	Votes bool
 
 	member   *observerHooks
@@ -580,7 +581,7 @@ func (o *Observer) localStream(ctx context.Context, voter int, events chan<- str
 			case <-done:
 			}
 		}()
-		err := o.member.local(sctx, cancel, o.next.Load(), true, func(e core.Entry) error {
+		err := o.member.local(sctx, cancel, o.next.Load(), o.Votes, func(e core.Entry) error {
 			select {
 			case events <- streamEvent{voter: voter, entry: e}:
 				return nil
