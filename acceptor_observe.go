@@ -22,6 +22,7 @@ type observeSub struct {
 	ch       chan core.Entry
 	wake     chan struct{} // the durable watermark moved
 	overflow atomic.Bool
+	votes    bool // wants undecided entries too
 }
 
 // tailSlots and tailBytes bound the acceptor's in-memory copy of its newest
@@ -164,6 +165,9 @@ func (a *acceptor) published(batch []*ticket) {
 				e.Decided = true
 			}
 			for _, s := range a.subs {
+				if !s.votes && !e.Decided {
+					continue // it would drop it: do not wake it for that
+				}
 				select {
 				case s.ch <- e:
 				default:
@@ -251,7 +255,7 @@ func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes b
 		return err
 	}
 	defer a.inflight.Done()
-	sub := &observeSub{ch: make(chan core.Entry, observeBufferEntries), wake: make(chan struct{}, 1)}
+	sub := &observeSub{ch: make(chan core.Entry, observeBufferEntries), wake: make(chan struct{}, 1), votes: votes}
 	a.mu.Lock()
 	if a.stopped {
 		a.mu.Unlock()

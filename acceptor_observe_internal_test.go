@@ -304,3 +304,32 @@ func TestTailMatchesAMapModel(t *testing.T) {
 		}
 	}
 }
+
+// A chosen-only stream drops undecided entries: published must not queue
+// them for it (each would wake its goroutine for nothing), while a stream
+// that asked for votes gets them.
+func TestPublishedQueuesVotesOnlyForStreamsThatWantThem(t *testing.T) {
+	store := &Memory{}
+	a, err := newAcceptor(store.WithPrefix("promise"), store.WithPrefix("accepted"), clockwork.NewRealClock(), nil)
+	require.NoError(t, err)
+	newSub := func(votes bool) *observeSub {
+		return &observeSub{ch: make(chan core.Entry, 8), wake: make(chan struct{}, 1), votes: votes}
+	}
+	chosenOnly, withVotes := newSub(false), newSub(true)
+	a.mu.Lock()
+	a.subs = append(a.subs, chosenOnly, withVotes)
+	a.mu.Unlock()
+
+	ctx := context.Background()
+	leadAndAccept(ctx, t, a, 1, "leader", "one") // slot 1, not yet known chosen
+	require.Len(t, withVotes.ch, 1)
+	require.Empty(t, chosenOnly.ch)
+
+	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 2, Chosen: 2, Commands: oneCmd("two")}) // decided by its own write
+	require.NoError(t, err)
+	require.Len(t, withVotes.ch, 2)
+	require.Len(t, chosenOnly.ch, 1)
+	e := <-chosenOnly.ch
+	require.Equal(t, uint64(2), e.Slot)
+	require.True(t, e.Decided)
+}
