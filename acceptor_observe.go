@@ -23,7 +23,14 @@ type observeSub struct {
 	wake     chan struct{} // the durable watermark moved
 	overflow atomic.Bool
 	votes    bool // wants undecided entries too
+	// need, when set, is the lowest slot the stream's consumer still
+	// needs: a member's learner that learned from its own leader has the
+	// slots below it already, and its stream is not woken for them.
+	need func() uint64
 }
+
+// wants reports whether the stream's consumer may still need slot.
+func (s *observeSub) wants(slot uint64) bool { return s.need == nil || slot >= s.need() }
 
 // tailSlots and tailBytes bound the acceptor's in-memory copy of its newest
 // entries, from which Observe streams are served without reading the Log:
@@ -165,7 +172,7 @@ func (a *acceptor) published(batch []*ticket) {
 				e.Decided = true
 			}
 			for _, s := range a.subs {
-				if !s.votes && !e.Decided {
+				if (!s.votes && !e.Decided) || !s.wants(e.Slot) {
 					continue // it would drop it: do not wake it for that
 				}
 				select {
@@ -185,6 +192,9 @@ func (a *acceptor) published(batch []*ticket) {
 // Called with mu held.
 func (a *acceptor) wakeStreams() {
 	for _, s := range a.subs {
+		if !s.wants(a.durable) {
+			continue
+		}
 		select {
 		case s.wake <- struct{}{}:
 		default:
@@ -251,11 +261,18 @@ func (a *acceptor) Observe(call *ObserveServerStream) error {
 // with votes every other entry too), then live, until ctx ends. It serves
 // Observe streams, and the member's own observer in process.
 func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error {
+	return a.observeFor(ctx, end, from, votes, nil, emit)
+}
+
+// observeFor is observe for a consumer that says, through need, which slots
+// it no longer needs (nil: it needs every one).
+func (a *acceptor) observeFor(ctx context.Context, end func(), from uint64, votes bool, need func() uint64,
+	emit func(core.Entry) error) error {
 	if err := a.enter(); err != nil {
 		return err
 	}
 	defer a.inflight.Done()
-	sub := &observeSub{ch: make(chan core.Entry, observeBufferEntries), wake: make(chan struct{}, 1), votes: votes}
+	sub := &observeSub{ch: make(chan core.Entry, observeBufferEntries), wake: make(chan struct{}, 1), votes: votes, need: need}
 	a.mu.Lock()
 	if a.stopped {
 		a.mu.Unlock()
@@ -272,6 +289,11 @@ func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes b
 	}()
 
 	next := max(from, 1) // every decided slot below next has been sent
+	skipNeeded := func() {
+		if need != nil {
+			next = max(next, need()) // the consumer has these
+		}
+	}
 	var err error
 	if next, err = a.sendFrom(ctx, emit, next, votes); err != nil {
 		return a.streamEnd(ctx, err)
@@ -279,6 +301,7 @@ func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes b
 	for {
 		if sub.overflow.Swap(false) {
 			drain(sub.ch)
+			skipNeeded()
 			if next, err = a.sendFrom(ctx, emit, next, votes); err != nil {
 				return a.streamEnd(ctx, err)
 			}
@@ -296,6 +319,7 @@ func (a *acceptor) observe(ctx context.Context, end func(), from uint64, votes b
 				return a.streamEnd(ctx, err)
 			}
 		case <-sub.wake:
+			skipNeeded()
 			if next, err = a.sendFrom(ctx, emit, next, false); err != nil {
 				return a.streamEnd(ctx, err)
 			}

@@ -333,3 +333,40 @@ func TestPublishedQueuesVotesOnlyForStreamsThatWantThem(t *testing.T) {
 	require.Equal(t, uint64(2), e.Slot)
 	require.True(t, e.Decided)
 }
+
+// A member's own stream is not woken for slots its learner has already
+// (a leader's learner hears of them from its proposer first).
+func TestStreamIsNotWokenForSlotsItsConsumerHas(t *testing.T) {
+	store := &Memory{}
+	a, err := newAcceptor(store.WithPrefix("promise"), store.WithPrefix("accepted"), clockwork.NewRealClock(), nil)
+	require.NoError(t, err)
+	sub := &observeSub{ch: make(chan core.Entry, 8), wake: make(chan struct{}, 1),
+		need: func() uint64 { return 3 }}
+	a.mu.Lock()
+	a.subs = append(a.subs, sub)
+	a.mu.Unlock()
+	woken := func() bool {
+		select {
+		case <-sub.wake:
+			return true
+		default:
+			return false
+		}
+	}
+
+	ctx := context.Background()
+	leadAndAccept(ctx, t, a, 1, "leader", "one")
+	for slot := uint64(2); slot <= 3; slot++ { // watermarks 1 and 2: below what it needs
+		_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: slot, Chosen: slot - 1, Commands: oneCmd("v")})
+		require.NoError(t, err)
+		require.False(t, woken(), "woken for watermark %d", slot-1)
+	}
+	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 4, Chosen: 3, Commands: oneCmd("v")})
+	require.NoError(t, err)
+	require.True(t, woken(), "not woken for watermark 3")
+	require.Empty(t, sub.ch)
+
+	_, err = a.Accept(ctx, &Proposal{ID: 1, Slot: 5, Chosen: 5, Commands: oneCmd("v")})
+	require.NoError(t, err)
+	require.Len(t, sub.ch, 1) // slot 5, decided by its own write
+}

@@ -96,9 +96,11 @@ var _ cluster.Discovery = (*Observer)(nil)
 // observerHooks connect a member's learner to its acceptor and proposer.
 type observerHooks struct {
 	// self is this member's name among the voters; local observes its own
-	// acceptor in process (no encoding, no network), with votes.
+	// acceptor in process (no encoding, no network); its need is the
+	// learner's next slot, so that the stream does not wake for slots the
+	// learner has (a leader's learner hears of them from its proposer).
 	self  string
-	local func(ctx context.Context, end func(), from uint64, votes bool, emit func(core.Entry) error) error
+	local func(ctx context.Context, end func(), from uint64, votes bool, need func() uint64, emit func(core.Entry) error) error
 	// heard returns the highest chosen watermark the member's acceptor has
 	// heard from a leader: evidence that the learner is behind.
 	heard func() uint64
@@ -421,6 +423,10 @@ func (l *learnerRun) checkHole(now time.Time) {
 // handle carries out the learner's output; false when ctx ended while a
 // write was being retried.
 func (l *learnerRun) handle(ctx context.Context, out core.LearnerOutput, resync []chan struct{}, clock clockwork.Clock, log *slog.Logger) bool {
+	// Before the callers are woken: their next values' accepts move the
+	// acceptor's watermark, and the member's own stream need not wake for
+	// slots this learner has.
+	l.o.next.Store(l.learner.Next())
 	if l.hooks != nil {
 		// The proposer first: its callers wait on deliveries.
 		if len(out.Deliveries) > 0 && l.hooks.delivered != nil {
@@ -581,7 +587,7 @@ func (o *Observer) localStream(ctx context.Context, voter int, events chan<- str
 			case <-done:
 			}
 		}()
-		err := o.member.local(sctx, cancel, o.next.Load(), o.Votes, func(e core.Entry) error {
+		err := o.member.local(sctx, cancel, o.next.Load(), o.Votes, o.next.Load, func(e core.Entry) error {
 			select {
 			case events <- streamEvent{voter: voter, entry: e}:
 				return nil

@@ -79,7 +79,7 @@ func New(cfg *Config) (*Paxos, error) {
 	p.Observer = Observer{Dialer: c.ObserverDialer, Log: c.RecordedLog, Logger: c.Logger, Clock: c.Clock, MaxBackoff: c.MaxBackoff}
 	p.Observer.member = &observerHooks{
 		self:  c.Self,
-		local: acc.observe,
+		local: acc.observeFor,
 		heard: acc.heardChosen,
 		leaderFresh: func() bool {
 			h := acc.leader()
