@@ -294,3 +294,37 @@ func TestObserverStartErrors(t *testing.T) {
 	boom := &paxos.Observer{Dialer: d, Log: failingLastLog{Log: &paxos.Memory{}, err: errDiskFull}}
 	require.ErrorIs(t, boom.Start(ctx, membershipOf("m0")), errDiskFull)
 }
+
+// Every member records positions 1, 2, 3, ... in call order while values
+// are proposed on all of them at once: a leader's learner hears of chosen
+// slots from its proposer and from its acceptor's stream, followers from
+// their streams (and forwards), and none of it may reorder the Records.
+func TestRecordedInOrderUnderConcurrentProposals(t *testing.T) {
+	recs := make([]*userLog, 3)
+	c := paxostest.NewCluster(t, paxostest.Options{Members: 3, Seed: 29, Configure: func(i int, cfg *paxos.Config) {
+		recs[i] = &userLog{Log: cfg.RecordedLog}
+		cfg.RecordedLog = recs[i]
+	}})
+	const workers, each = 12, 25
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := c.Members[w%len(c.Members)].Paxos()
+			for i := range each {
+				_, err := p.Propose(ctx, []byte(fmt.Sprintf("w%02d-%03d", w, i)))
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	_, err := c.WaitConverged(ctx, workers*each)
+	require.NoError(t, err)
+	for i, rec := range recs {
+		attempts, _ := rec.calls()
+		require.Len(t, attempts, workers*each, "member %d", i)
+		requireInOrderOnce(t, attempts, nil)
+	}
+}
