@@ -95,7 +95,7 @@ func (c *badgerCommitter) commit(db *badger.DB, w *badgerWrite) error {
 		c.open = nil // sealed: writers from now on open the next batch
 	}
 	c.mu.Unlock()
-	b.err = c.write(db, b.writes)
+	b.err = c.write(db, b)
 	c.writeMu.Unlock()
 	close(b.done)
 	return b.err
@@ -103,7 +103,8 @@ func (c *badgerCommitter) commit(db *badger.DB, w *badgerWrite) error {
 
 // write makes writes durable: badger syncs them, or the journal does and
 // badger then takes them unsynced. Called with writeMu held.
-func (c *badgerCommitter) write(db *badger.DB, writes []*badgerWrite) error {
+func (c *badgerCommitter) write(db *badger.DB, b *commitBatch) error {
+	writes := b.writes
 	if c.journal == nil {
 		return writeBatch(db, writes)
 	}
@@ -112,12 +113,7 @@ func (c *badgerCommitter) write(db *badger.DB, writes []*badgerWrite) error {
 	}
 	// What badger would refuse must not reach the journal, which would
 	// bring it back at the next open. The estimate over-counts badger's.
-	var count, size int64
-	for _, w := range writes {
-		count += int64(len(w.keys))
-		size += w.size()
-	}
-	if count >= db.MaxBatchCount() || size >= db.MaxBatchSize() {
+	if b.count >= db.MaxBatchCount() || b.size >= db.MaxBatchSize() {
 		return badger.ErrTxnTooBig
 	}
 	c.jbuf = appendJournalRecord(c.jbuf[:0], writes)

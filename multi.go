@@ -325,22 +325,11 @@ func (m *MultiAcceptorClient) Accept(ctx context.Context, in *Proposal) (*Propos
 	if err != nil {
 		return nil, err
 	}
-	deadline, _ := ctx.Deadline()
-	type outcome struct {
-		p   *Proposal
-		err error
+	r := newAcceptRound(slots, in)
+	if err := fan(ctx, run, m, pool, slots, r.call, r.add, r.tally.Done); err != nil {
+		return nil, err
 	}
-	ended := make(chan outcome, 1)
-	m.acceptOn(run, deadline, pool, slots, in, func(p *Proposal, err error) { ended <- outcome{p, err} })
-	select {
-	case o := <-ended:
-		if o.err != nil && ctx.Err() != nil {
-			return nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", len(slots), in.Slot))
-		}
-		return o.p, o.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", ErrNoQuorum, ctx.Err())
-	}
+	return r.result(ctx)
 }
 
 // acceptAsync is Accept for the member's loop, which must not block: done
@@ -357,7 +346,9 @@ func (m *MultiAcceptorClient) acceptAsync(ctx context.Context, timeout time.Dura
 			done(nil, ErrStopped)
 			return
 		}
-		m.acceptOn(run, time.Now().Add(timeout), pool, slots, in, done)
+		r := newAcceptRound(slots, in)
+		fanOut(m, run, time.Now().Add(timeout), pool, slots, r.call, r.add, r.tally.Done,
+			func(ctx context.Context) { done(r.result(ctx)) })
 	}
 	select {
 	case <-m.started:
@@ -374,30 +365,39 @@ func (m *MultiAcceptorClient) acceptAsync(ctx context.Context, timeout time.Dura
 	}
 }
 
-// acceptOn sends in to every voter and calls done with the merged answer.
-func (m *MultiAcceptorClient) acceptOn(run context.Context, deadline time.Time, pool *workers.Pool,
-	slots []*voterSlot, in *Proposal, done func(*Proposal, error)) {
-	t := core.NewAcceptTally(len(slots), in.ID, in.Slot)
-	fanOut(m, run, deadline, pool, slots,
-		func(ctx context.Context, c AcceptorClient) (*Proposal, error) { return c.Accept(ctx, in) },
-		func(voter int, p *Proposal, err error) {
-			if err != nil || p == nil {
-				t.Fail(voter)
-				return
-			}
-			t.Add(voter, acceptedFromWire(p))
-		}, t.Done,
-		func(ctx context.Context) {
-			r := t.Result()
-			switch {
-			case r.Accepted:
-				done(&Proposal{ID: r.Ballot, Slot: r.Slot, Chosen: r.Chosen}, nil)
-			case r.Higher > 0:
-				done(&Proposal{ID: r.Higher, Slot: r.Slot}, nil)
-			default:
-				done(nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", len(slots), in.Slot)))
-			}
-		})
+// acceptRound is one Accept to every voter and its tally.
+type acceptRound struct {
+	in     *Proposal
+	voters int
+	tally  *core.AcceptTally
+}
+
+func newAcceptRound(slots []*voterSlot, in *Proposal) *acceptRound {
+	return &acceptRound{in: in, voters: len(slots), tally: core.NewAcceptTally(len(slots), in.ID, in.Slot)}
+}
+
+func (r *acceptRound) call(ctx context.Context, c AcceptorClient) (*Proposal, error) {
+	return c.Accept(ctx, r.in)
+}
+
+func (r *acceptRound) add(voter int, p *Proposal, err error) {
+	if err != nil || p == nil {
+		r.tally.Fail(voter)
+		return
+	}
+	r.tally.Add(voter, acceptedFromWire(p))
+}
+
+// result is the merged answer once the tally is done, or no majority came.
+func (r *acceptRound) result(ctx context.Context) (*Proposal, error) {
+	t := r.tally.Result()
+	switch {
+	case t.Accepted:
+		return &Proposal{ID: t.Ballot, Slot: t.Slot, Chosen: t.Chosen}, nil
+	case t.Higher > 0:
+		return &Proposal{ID: t.Higher, Slot: t.Slot}, nil
+	}
+	return nil, noQuorum(ctx, fmt.Sprintf("no majority of %d voters accepted slot %d", r.voters, r.in.Slot))
 }
 
 // noQuorum is the error of a call no majority answered. The voters' calls

@@ -142,12 +142,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		if n.listener != nil {
 			_ = n.listener.Close()
 		}
-		if n.recDB != nil {
-			_ = n.recDB.Close()
-		}
-		if n.db != nil {
-			_ = n.db.Close()
-		}
+		_ = n.closeStores()
 		return nil, err
 	}
 	if !cfg.InMemory {
@@ -372,13 +367,19 @@ func (n *Node) Close() error {
 			_ = c.cc.Close()
 		}
 		n.mu.Unlock()
-		if n.recDB != nil {
-			errs = append(errs, n.recDB.Close())
-		}
-		if n.db != nil {
-			errs = append(errs, n.db.Close())
-		}
-		n.err = errors.Join(errs...)
+		n.err = errors.Join(append(errs, n.closeStores())...)
 	})
 	return n.err
+}
+
+// closeStores closes the member's Badger databases, those it opened.
+func (n *Node) closeStores() error {
+	var errs []error
+	if n.recDB != nil {
+		errs = append(errs, n.recDB.Close())
+	}
+	if n.db != nil {
+		errs = append(errs, n.db.Close())
+	}
+	return errors.Join(errs...)
 }

@@ -335,11 +335,14 @@ func (l *learnerRun) run(ctx context.Context, events chan streamEvent, resync []
 				check.Reset(checkEvery)
 			}
 		}
+		// Published before the callers are woken: their next values'
+		// accepts move the acceptor's watermark, and the member's own
+		// stream need not wake for slots this learner has.
+		o.next.Store(l.learner.Next())
+		o.pos.Store(l.learner.Pos())
 		if !l.handle(ctx, l.learner.Output(), resync, clock, log) {
 			return
 		}
-		o.next.Store(l.learner.Next())
-		o.pos.Store(l.learner.Pos())
 	}
 }
 
@@ -423,10 +426,6 @@ func (l *learnerRun) checkHole(now time.Time) {
 // handle carries out the learner's output; false when ctx ended while a
 // write was being retried.
 func (l *learnerRun) handle(ctx context.Context, out core.LearnerOutput, resync []chan struct{}, clock clockwork.Clock, log *slog.Logger) bool {
-	// Before the callers are woken: their next values' accepts move the
-	// acceptor's watermark, and the member's own stream need not wake for
-	// slots this learner has.
-	l.o.next.Store(l.learner.Next())
 	if l.hooks != nil {
 		// The proposer first: its callers wait on deliveries.
 		if len(out.Deliveries) > 0 && l.hooks.delivered != nil {

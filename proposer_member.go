@@ -18,8 +18,10 @@ import (
 
 // memberProposer is the driver of a member's core.Proposer: one goroutine
 // (the loop) owns the core; Propose calls, RPC results, the learner and the
-// acceptor's leader hint reach it through its mailbox, and every RPC runs on
-// a goroutine of its own that posts its result back.
+// acceptor's leader hint reach it through its mailbox. An accept round runs
+// on the voters' goroutines (MultiAcceptorClient.acceptAsync) and the reply
+// that completes it posts the result back; every other RPC runs on a
+// goroutine of its own that does the same.
 type memberProposer struct {
 	clock   clockwork.Clock
 	epoch   time.Time
@@ -35,7 +37,7 @@ type memberProposer struct {
 	stopped chan struct{}
 	box     *mailbox
 	wg      sync.WaitGroup
-	pool    *workers.Pool // runs the RPCs
+	pool    *workers.Pool // runs the RPCs other than accepts
 	spare   sync.Pool     // *waiter, reused once its result was received
 
 	// The learner resolves a waiter itself, without a turn of the loop:
@@ -279,8 +281,8 @@ func (m *memberProposer) run(ctx context.Context, toLearner func([]core.Entry)) 
 	}
 }
 
-// rpcWorkers bounds the goroutines the loop keeps for its RPCs: a window
-// of accepts, a prepare, a ballot and a forward per member.
+// rpcWorkers bounds the goroutines the loop keeps for its RPCs: a prepare,
+// a ballot, and forwardsInFlight forwards per member.
 const rpcWorkers = 16
 
 // spawn runs an RPC on a goroutine the loop waits for when it stops.
