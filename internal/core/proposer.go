@@ -277,7 +277,21 @@ func (p *Proposer) Tick(now int64) {
 		if to := p.forwardTarget(now); to != "" {
 			held := p.held
 			p.held = nil
-			p.out.Forwards = append(p.out.Forwards, Forward{To: to, Cmds: held})
+			cmds := make([]Command, 0, len(held))
+			for _, c := range held {
+				if c.Session != p.session.ID() {
+					cmds = append(cmds, c) // another member's: its origin retries
+					continue
+				}
+				// Marked as sent there, so that a failed forward brings it
+				// back at once (ForwardFailed) rather than after RetryNanos.
+				if fresh, ok := p.session.Sent(c.Seq, to, now); ok {
+					cmds = append(cmds, fresh)
+				}
+			}
+			if len(cmds) > 0 {
+				p.out.Forwards = append(p.out.Forwards, Forward{To: to, Cmds: cmds})
+			}
 		} else {
 			p.wantCampaign(now)
 		}

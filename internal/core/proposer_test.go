@@ -150,6 +150,33 @@ func TestProposerForwardFailedThenNewHint(t *testing.T) {
 	assert.Equal(t, "m3", o.Forwards[0].To)
 }
 
+// TestProposerHeldForwardFailedReroutes: a command held while no leader
+// was known goes to a new leader hint from Tick; when that forward fails, it
+// comes back at once, not after RetryNanos (in the simulation, 5 members
+// without forwarding left such a command waiting for its retries while
+// every other command was chosen).
+func TestProposerHeldForwardFailedReroutes(t *testing.T) {
+	p := newTestProposer(1, ProposerConfig{})
+	seq, _ := p.Propose([]byte("a"), 1)
+	require.True(t, p.Output().WantBallot, "no leader known: held, and a campaign asked for")
+	p.BallotFailed(2)
+	p.SetHint(Hint{Proposer: "m3", Ballot: 12, SeenAt: 3})
+	p.Tick(4)
+	o := p.Output()
+	require.Len(t, o.Forwards, 1)
+	require.Equal(t, "m3", o.Forwards[0].To)
+	p.ForwardFailed("m3", 5)
+	at := p.NextDeadline()
+	require.Less(t, at, 5+testCap, "the command is due again within a back-off, not after RetryNanos")
+	p.Tick(at)
+	require.True(t, p.Output().WantBallot, "with m3 failed, the command makes us campaign")
+	c := newCluster(t, 3)
+	p.Campaign(13, at)
+	o = c.drive(p, 14, at)
+	require.Len(t, o.Learned, 1)
+	assert.Equal(t, seq, o.Learned[0].Cmds[0].Seq, "the command was re-routed and chosen")
+}
+
 func TestProposerBallotFailedBacksOff(t *testing.T) {
 	p := newTestProposer(3, ProposerConfig{})
 	_, _ = p.Propose([]byte("a"), 0)
