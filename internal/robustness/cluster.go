@@ -3,6 +3,7 @@
 package robustness
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,7 @@ type proc struct {
 	state  memberState
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd exits
+	exit   error         // cmd.Wait's error, once exited
 	starts int
 }
 
@@ -215,7 +217,7 @@ func (c *cluster) start(p *proc) error {
 		_ = f.Close()
 		p.mu.Lock()
 		if p.cmd == cmd {
-			p.state = dead
+			p.state, p.exit = dead, err
 		}
 		p.mu.Unlock()
 		close(exited)
@@ -327,7 +329,8 @@ func (c *cluster) restart(ctx context.Context, p *proc) error {
 }
 
 // stopGracefully resumes member p if paused and SIGTERMs it; after the
-// deadline it is killed, and an error says so.
+// deadline it is killed, and an error says so. A member that exits with an
+// error (a panic, or -race's exit status 66) is an error too.
 func (c *cluster) stopGracefully(p *proc, deadline time.Duration) error {
 	p.mu.Lock()
 	exited, state := p.exited, p.state
@@ -341,6 +344,12 @@ func (c *cluster) stopGracefully(p *proc, deadline time.Duration) error {
 	}
 	select {
 	case <-exited:
+		p.mu.Lock()
+		err := p.exit
+		p.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("member %d exited after SIGTERM with %v (log: %s)", p.id+1, err, p.logPath)
+		}
 		return nil
 	case <-time.After(deadline):
 		_ = p.signal(syscall.SIGKILL)
@@ -433,4 +442,30 @@ func (s memberState) String() string {
 		return "dead"
 	}
 	return "unknown"
+}
+
+// crashMarks are the lines the Go runtime starts a crash report with: a
+// member's log holding one crashed (even if the nemesis restarted it) or,
+// built with -race, raced.
+var crashMarks = []string{"WARNING: DATA RACE", "panic: ", "fatal error: "}
+
+// crashReports returns the crash reports in a member's log, one line each:
+// the mark, and where in the log it is.
+func crashReports(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var found []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		for _, m := range crashMarks {
+			if strings.HasPrefix(sc.Text(), m) {
+				found = append(found, fmt.Sprintf("%s:%d: %s", path, line, sc.Text()))
+			}
+		}
+	}
+	return found, sc.Err()
 }

@@ -170,6 +170,13 @@ func runScenario(t *testing.T, bin, dir string, sc scenario) {
 		if err := c.stopGracefully(p, 20*time.Second); err != nil {
 			problems = append(problems, fmt.Sprintf("shutdown: %v", err))
 		}
+		crashes, err := crashReports(p.logPath)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("reading member %d's output: %v", p.id+1, err))
+		}
+		for _, r := range crashes {
+			problems = append(problems, "crash report: "+r)
+		}
 	}
 	var logs [][]recorded
 	for _, p := range c.procs {
