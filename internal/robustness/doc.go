@@ -21,15 +21,15 @@
 // A run fails on any anomaly (a history porcupine cannot linearize, members
 // whose recorded logs differ, an acknowledged write missing from them or at
 // another position, a value recorded twice or never written, a read of a
-// value no log holds, an operation acknowledged while no majority was up)
+// value no log holds, an operation acknowledged while no majority was up),
 // on liveness problems (a member that does not restart, no write
 // acknowledged within 60 s of a heal, members that do not converge), and on
 // a member that crashed or raced at any time (a runtime crash report or
 // -race's "WARNING: DATA RACE" in its output, even if it was restarted
-// since) or did not exit cleanly on SIGTERM at the end. It
-// then keeps the history (history.jsonl, and porcupine's history.html),
-// the faults, the members' statuses over time, their logs and their data
-// directories in a directory named in the test log.
+// since) or did not exit cleanly on SIGTERM at the end. It then keeps the
+// history (history.jsonl, and porcupine's history.html), the faults, the
+// members' statuses over time, their logs and their data directories in a
+// directory named in the test log.
 //
 // It runs on Unix: the nemesis pauses members with SIGSTOP and SIGCONT.
 package robustness
