@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
+// defaultOps is -ops's default: the proposals of one run.
+const defaultOps = 200
+
 var (
 	seedFlag  = flag.Uint64("seed", 0, "replay only this seed (with its trace on failure)")
 	seedsFlag = flag.Int("seeds", 0, "how many seeds TestSimulation runs (default 200; 50 under -race; 40 with -short)")
 	firstFlag = flag.Uint64("first", 1, "the first seed TestSimulation runs")
-	opsFlag   = flag.Int("ops", 200, "proposals per run")
+	opsFlag   = flag.Int("ops", defaultOps, "proposals per run")
 	traceFlag = flag.Bool("simtrace", false, "print the trace of a -seed run")
 )
 
@@ -101,8 +104,12 @@ func TestSimulation(t *testing.T) {
 			t.Errorf("... and %d more failing seeds", len(failures)-10)
 			break
 		}
-		t.Errorf("seed %d (%d members, liveness=%v): %s\n\treplay: go test ./internal/sim -run 'TestSimulation$' -seed=%d -simtrace",
-			r.Seed, r.Nodes, r.Liveness, r.Violation, r.Seed)
+		ops := "" // a run depends on its length: replay with the same -ops
+		if *opsFlag != defaultOps {
+			ops = fmt.Sprintf(" -ops=%d", *opsFlag)
+		}
+		t.Errorf("seed %d (%d members, liveness=%v): %s\n\treplay: go test ./internal/sim -run 'TestSimulation$' -seed=%d%s -simtrace",
+			r.Seed, r.Nodes, r.Liveness, r.Violation, r.Seed, ops)
 	}
 }
 
