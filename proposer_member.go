@@ -372,6 +372,7 @@ func (m *memberProposer) flushForward(to string, q *forwardQueue) {
 			if err != nil {
 				m.log.Debug("paxos: forwarding failed", "to", to, "err", err)
 				m.core.ForwardFailed(to, m.now())
+				m.core.ForwardReturned(cmds, m.now())
 			}
 			m.flushForward(to, q)
 		})

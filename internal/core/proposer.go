@@ -172,6 +172,24 @@ func (p *Proposer) ForwardFailed(to string, now int64) {
 	}
 }
 
+// ForwardReturned takes back the commands of a forward that failed (the
+// driver calls it after ForwardFailed, with the failed call's commands).
+// Other members' commands among them are taken as if forwarded to us again
+// with their hop spent: we propose them while leading, or hold them and
+// campaign; otherwise they would wait for their origin's retry. Our own are
+// left to ForwardFailed, which re-routes them.
+func (p *Proposer) ForwardReturned(cmds []Command, now int64) {
+	var foreign []Command
+	for _, c := range cmds {
+		if c.Session != p.session.ID() {
+			foreign = append(foreign, c)
+		}
+	}
+	if len(foreign) > 0 {
+		p.Forwarded(foreign, 1, now)
+	}
+}
+
 // Forwarded takes commands another member forwarded to us.
 func (p *Proposer) Forwarded(cmds []Command, hops int, now int64) {
 	now = p.at(now)

@@ -262,6 +262,40 @@ func TestProposerLostLeadershipBacksOffAndKeepsItsCommands(t *testing.T) {
 	assert.Equal(t, []string{"c", "d", "b"}, fwd)
 }
 
+// TestProposerForwardReturned: a member that passed other members'
+// commands on to the leader it knew, and whose forward failed, takes them
+// back and campaigns for them; its own are re-routed by ForwardFailed and
+// not taken twice.
+func TestProposerForwardReturned(t *testing.T) {
+	foreign := []Command{cmd(500, 1, "x"), cmd(501, 4, "y")}
+	p := newTestProposer(1, ProposerConfig{})
+	p.SetHint(Hint{Proposer: "m3", Ballot: 9, SeenAt: 0})
+	p.Forwarded(foreign, 0, 1)
+	own, _ := p.Propose([]byte("a"), 1)
+	o := p.Output()
+	require.Len(t, o.Forwards, 2)
+	var sent []Command
+	for _, f := range o.Forwards {
+		require.Equal(t, "m3", f.To)
+		sent = append(sent, f.Cmds...)
+	}
+	p.ForwardFailed("m3", 2)
+	p.ForwardReturned(sent, 2)
+	o = p.Output()
+	assert.Empty(t, o.Forwards, "m3 failed: nothing goes there again")
+	require.True(t, o.WantBallot, "the returned commands make us campaign")
+	c := newCluster(t, 3)
+	p.Campaign(10, 3)
+	o = c.drive(p, 11, 3)
+	var chosen []string
+	for _, e := range o.Learned {
+		for _, cm := range e.Cmds {
+			chosen = append(chosen, string(cm.Value))
+		}
+	}
+	assert.ElementsMatch(t, []string{"x", "y", "a"}, chosen, "each chosen once: %v (own seq %d)", chosen, own)
+}
+
 func TestProposerForwardedCommands(t *testing.T) {
 	foreign := []Command{cmd(500, 1, "x")}
 	t.Run("a leader proposes them", func(t *testing.T) {
