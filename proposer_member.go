@@ -371,8 +371,7 @@ func (m *memberProposer) flushForward(to string, q *forwardQueue) {
 			q.inflight--
 			if err != nil {
 				m.log.Debug("paxos: forwarding failed", "to", to, "err", err)
-				m.core.ForwardFailed(to, m.now())
-				m.core.ForwardReturned(cmds, m.now())
+				m.core.ForwardFailed(to, cmds, m.now())
 			}
 			m.flushForward(to, q)
 		})

@@ -161,24 +161,18 @@ func (p *Proposer) SetHint(h Hint) {
 	p.leader.Observe(h.Ballot)
 }
 
-// ForwardFailed reports that forwarding to a member failed: commands sent
-// there are re-routed at once, and that member is not used again until the
-// hint changes.
-func (p *Proposer) ForwardFailed(to string, now int64) {
+// ForwardFailed reports that forwarding cmds to a member failed: our
+// commands sent there are re-routed at once, and that member is not used
+// again until the hint changes. Other members' commands among cmds are
+// taken as if forwarded to us again with their hop spent: we propose them
+// while leading, or hold them and campaign, rather than leave them to their
+// origin's retry.
+func (p *Proposer) ForwardFailed(to string, cmds []Command, now int64) {
 	now = p.at(now)
 	p.badHint = to
 	for _, d := range p.session.Via(to) {
 		p.route(d.Seq, now)
 	}
-}
-
-// ForwardReturned takes back the commands of a forward that failed (the
-// driver calls it after ForwardFailed, with the failed call's commands).
-// Other members' commands among them are taken as if forwarded to us again
-// with their hop spent: we propose them while leading, or hold them and
-// campaign; otherwise they would wait for their origin's retry. Our own are
-// left to ForwardFailed, which re-routes them.
-func (p *Proposer) ForwardReturned(cmds []Command, now int64) {
 	var foreign []Command
 	for _, c := range cmds {
 		if c.Session != p.session.ID() {

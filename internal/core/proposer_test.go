@@ -122,8 +122,9 @@ func TestProposerForwardFailedReroutes(t *testing.T) {
 	p := newTestProposer(1, ProposerConfig{})
 	p.SetHint(Hint{Proposer: "m2", Ballot: 9, SeenAt: 0})
 	seq, _ := p.Propose([]byte("a"), 1)
-	require.Len(t, p.Output().Forwards, 1)
-	p.ForwardFailed("m2", 2)
+	fs := p.Output().Forwards
+	require.Len(t, fs, 1)
+	p.ForwardFailed("m2", fs[0].Cmds, 2)
 	o := p.Output()
 	assert.Empty(t, o.Forwards, "m2 failed: not used again until the hint changes")
 	require.True(t, o.WantBallot)
@@ -139,8 +140,8 @@ func TestProposerForwardFailedThenNewHint(t *testing.T) {
 	p := newTestProposer(1, ProposerConfig{})
 	p.SetHint(Hint{Proposer: "m2", Ballot: 9, SeenAt: 0})
 	_, _ = p.Propose([]byte("a"), 1)
-	_ = p.Output()
-	p.ForwardFailed("m2", 2)
+	fs := p.Output().Forwards
+	p.ForwardFailed("m2", fs[0].Cmds, 2)
 	require.True(t, p.Output().WantBallot)
 	p.BallotFailed(3) // say the ballot never came
 	p.SetHint(Hint{Proposer: "m3", Ballot: 12, SeenAt: 3})
@@ -165,7 +166,7 @@ func TestProposerHeldForwardFailedReroutes(t *testing.T) {
 	o := p.Output()
 	require.Len(t, o.Forwards, 1)
 	require.Equal(t, "m3", o.Forwards[0].To)
-	p.ForwardFailed("m3", 5)
+	p.ForwardFailed("m3", o.Forwards[0].Cmds, 5)
 	at := p.NextDeadline()
 	require.Less(t, at, 5+testCap, "the command is due again within a back-off, not after RetryNanos")
 	p.Tick(at)
@@ -262,11 +263,11 @@ func TestProposerLostLeadershipBacksOffAndKeepsItsCommands(t *testing.T) {
 	assert.Equal(t, []string{"c", "d", "b"}, fwd)
 }
 
-// TestProposerForwardReturned: a member that passed other members'
+// TestProposerForwardFailedReturnsOthersCommands: a member that passed other members'
 // commands on to the leader it knew, and whose forward failed, takes them
 // back and campaigns for them; its own are re-routed by ForwardFailed and
 // not taken twice.
-func TestProposerForwardReturned(t *testing.T) {
+func TestProposerForwardFailedReturnsOthersCommands(t *testing.T) {
 	foreign := []Command{cmd(500, 1, "x"), cmd(501, 4, "y")}
 	p := newTestProposer(1, ProposerConfig{})
 	p.SetHint(Hint{Proposer: "m3", Ballot: 9, SeenAt: 0})
@@ -279,8 +280,7 @@ func TestProposerForwardReturned(t *testing.T) {
 		require.Equal(t, "m3", f.To)
 		sent = append(sent, f.Cmds...)
 	}
-	p.ForwardFailed("m3", 2)
-	p.ForwardReturned(sent, 2)
+	p.ForwardFailed("m3", sent, 2)
 	o = p.Output()
 	assert.Empty(t, o.Forwards, "m3 failed: nothing goes there again")
 	require.True(t, o.WantBallot, "the returned commands make us campaign")

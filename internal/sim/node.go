@@ -424,8 +424,7 @@ func (n *node) forward(f core.Forward) {
 	if to < 0 || !n.w.nodes[to].up || n.w.f.noForward {
 		// Connection refused (or no forwarding at all): the driver learns
 		// it at once.
-		n.prop.ForwardFailed(f.To, n.now())
-		n.prop.ForwardReturned(f.Cmds, n.now())
+		n.prop.ForwardFailed(f.To, f.Cmds, n.now())
 		return
 	}
 	n.w.send(n.id, to, func(dst *node) { dst.prop.Forwarded(f.Cmds, f.Hops, dst.now()) })
