@@ -58,10 +58,17 @@ func (HashicorpRaft) Start(_ context.Context, cfg Config) (Cluster, error) {
 	return c, nil
 }
 
+// hashiTransport is a raft transport that can be closed: the TCP one or,
+// in process, the in-memory one.
+type hashiTransport interface {
+	raft.Transport
+	Close() error
+}
+
 type hashiMember struct {
 	id      raft.ServerID
 	r       *raft.Raft
-	trans   *raft.NetworkTransport
+	trans   hashiTransport
 	closers []io.Closer // stores, closed after raft shuts down
 }
 

@@ -68,7 +68,7 @@ func (cfg Config) logger() *slog.Logger {
 // Names lists the systems Lookup knows, consensus systems first, then the
 // physical floors.
 func Names() []string {
-	return []string{NamePaxos, NameEtcdRaft, NameHashicorpRaft, NameFloorFsync, NameFloorRTT}
+	return []string{NamePaxos, NameEtcdRaft, NameHashicorpRaft, NamePaxosInProcess, NameHashicorpRaftInmem, NameFloorFsync, NameFloorRTT}
 }
 
 // Lookup returns the system called name.
@@ -80,6 +80,10 @@ func Lookup(name string) (System, error) {
 		return EtcdRaft{}, nil
 	case NameHashicorpRaft:
 		return HashicorpRaft{}, nil
+	case NamePaxosInProcess:
+		return PaxosInProcess{}, nil
+	case NameHashicorpRaftInmem:
+		return HashicorpRaftInmem{}, nil
 	case NameFloorFsync:
 		return FloorFsync{}, nil
 	case NameFloorRTT:

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,9 +11,9 @@ import (
 
 // TestSystemsCommit starts every wired system, durable and not, waits for
 // its first commit, makes concurrent proposals and closes it without leaking
-// (TestMain checks goroutines).
+// (TestMain checks goroutines). The in-process systems refuse durability.
 func TestSystemsCommit(t *testing.T) {
-	for _, name := range []string{NamePaxos, NameEtcdRaft, NameHashicorpRaft, NameFloorFsync, NameFloorRTT} {
+	for _, name := range Names() {
 		for _, durable := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/durable=%v", name, durable), func(t *testing.T) {
 				sys, err := Lookup(name)
@@ -22,6 +23,12 @@ func TestSystemsCommit(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 				defer cancel()
 				c, err := sys.Start(ctx, Config{Members: 3, Durable: durable, Dir: t.TempDir()})
+				if inProcess := name == NamePaxosInProcess || name == NameHashicorpRaftInmem; inProcess && durable {
+					if !errors.Is(err, errInProcessDurable) {
+						t.Fatalf("durable in-process Start: got %v, want errInProcessDurable", err)
+					}
+					return
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

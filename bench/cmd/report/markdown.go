@@ -3,18 +3,22 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mjpitz/myago/paxos/bench/consensus"
 )
 
-// baselines are the systems every other one is compared with.
-var baselines = []string{consensus.NameEtcdRaft, consensus.NameHashicorpRaft}
+// baselineCandidates are the systems every other one is compared with, in
+// the columns' order, when the results hold them: the raft libraries over
+// TCP and, for the in-process runs, hashicorp/raft over its InmemTransport.
+var baselineCandidates = []string{consensus.NameEtcdRaft, consensus.NameHashicorpRaft, consensus.NameHashicorpRaftInmem}
 
 // writeMarkdown writes the medians table, the paired ratios and the floors.
 func writeMarkdown(w io.Writer, t *table, plots []string) error {
 	var b strings.Builder
 	systems := t.systems(func(s string) bool { return !isFloor(s) })
+	baselines := t.systems(func(s string) bool { return slices.Contains(baselineCandidates, s) })
 	b.WriteString("## Consensus systems (medians)\n\n")
 	b.WriteString("Ratios are medians of per-repetition ratios against the baseline run in the same repetition (throughput: higher is better; p99: lower is better).\n\n")
 	b.WriteString("| durable | members | value B | clients | system | n | ops/s | p50 ms | p99 ms | CPU µs/op | errors |")

@@ -96,6 +96,46 @@ func TestRunWritesReportAndPlots(t *testing.T) {
 	}
 }
 
+// TestBaselinesAreThoseInTheResults: the ratio columns follow the baselines
+// the results hold, so an in-process run is compared with hashicorp/raft's
+// in-memory cluster and a TCP run has no empty in-memory columns.
+func TestBaselinesAreThoseInTheResults(t *testing.T) {
+	for _, tc := range []struct {
+		systems    []string
+		want, lack []string
+	}{
+		{[]string{"paxos", "etcd-raft", "hashicorp-raft"},
+			[]string{"ops ×etcd-raft", "ops ×hashicorp-raft"}, []string{"ops ×hashicorp-raft-inmem"}},
+		{[]string{"paxos-inprocess", "hashicorp-raft-inmem"},
+			[]string{"ops ×hashicorp-raft-inmem", "| false | 3 | 128 | 64 | paxos-inprocess | 1 | 200 | 0.01 | 0.01 | 0.0 | 0 | 2.00 | 0.50 |"},
+			[]string{"ops ×etcd-raft", "ops ×hashicorp-raft |"}},
+	} {
+		var rs []consensus.Result
+		for _, sys := range tc.systems {
+			r := result(sys, 1, 100, 20)
+			if strings.HasPrefix(sys, "paxos") {
+				r = result(sys, 1, 200, 10)
+			}
+			r.Durable = false
+			rs = append(rs, r)
+		}
+		var md strings.Builder
+		if err := writeMarkdown(&md, newTable(rs), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(md.String(), w) {
+				t.Errorf("%v: report lacks %q:\n%s", tc.systems, w, md.String())
+			}
+		}
+		for _, l := range tc.lack {
+			if strings.Contains(md.String(), l) {
+				t.Errorf("%v: report has %q:\n%s", tc.systems, l, md.String())
+			}
+		}
+	}
+}
+
 func TestRunRejectsBadInput(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
