@@ -1,5 +1,6 @@
 // Package journal is a write-ahead journal of opaque records, made durable
-// with one write and one fdatasync per Append.
+// with one write and one fdatasync per Append, or, on Linux where the
+// filesystem takes it, one O_DIRECT|O_DSYNC write.
 //
 // It exists for stores whose own sync is expensive (badger v3 msyncs two
 // memory-mapped files per synced write, and makes every page it syncs fault
@@ -30,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"unsafe"
 )
 
 // ErrClosed is returned by Append after Close.
@@ -67,7 +69,16 @@ type Options struct {
 	// block; an error fails the Append that waits for it, and every
 	// Append after.
 	Checkpoint func() error
+	// Buffered makes every Append a write through the page cache and an
+	// fdatasync. Otherwise, on Linux, when FileBytes is a multiple of
+	// directBlock and the filesystem takes direct I/O, each Append is one
+	// O_DIRECT|O_DSYNC write of the blocks the record touches.
+	Buffered bool
 }
+
+// directBlock is the unit of direct writes: offsets, lengths and buffers are
+// multiples of it. 4096 serves disks of 512- and 4096-byte sectors alike.
+const directBlock = 4096
 
 // Journal is an open journal. Its caller appends one record at a time and
 // hands each record to the store before it appends the next: the
@@ -77,6 +88,12 @@ type Journal struct {
 	opts  Options
 	mu    sync.Mutex
 	files [2]*os.File
+	// direct holds each file opened for direct writes, or nils when the
+	// journal writes through the page cache and syncs.
+	direct [2]*os.File
+	// dbuf is the aligned buffer of direct writes; its first off%directBlock
+	// bytes are the start of the block that off is in, as written last.
+	dbuf  []byte
 	sizes [2]int64 // bytes allocated in each file
 	cur   int      // the file being written
 	off   int64    // where the next record goes in files[cur]
@@ -121,6 +138,9 @@ func Open(dir string, opts Options, replay func(seq uint64, payload []byte) erro
 	if err := syncDir(dir); err != nil {
 		j.closeFiles()
 		return nil, err
+	}
+	if !opts.Buffered && opts.FileBytes%directBlock == 0 {
+		j.openDirect()
 	}
 	replayed, err := j.recover(replay)
 	if err != nil {
@@ -251,14 +271,26 @@ func (j *Journal) Append(payload []byte) error {
 		}
 	}
 	f := j.files[j.cur]
-	if end := j.off + need; end > j.sizes[j.cur] {
+	end := j.off + need
+	if j.direct[j.cur] != nil {
+		end = roundUp(end, directBlock) // within FileBytes, a multiple of it
+	}
+	if end > j.sizes[j.cur] {
 		// Extend the file with written zeros (not a hole, whose blocks
 		// would be allocated at each write), so that the next Appends
-		// write within the file's size and their fdatasync flushes the
-		// data alone.
+		// write within the file's size and need only their data flushed,
+		// not the inode.
 		to := min(max(end, j.sizes[j.cur]+growBytes), j.opts.FileBytes)
 		if _, err := f.WriteAt(make([]byte, to-j.sizes[j.cur]), j.sizes[j.cur]); err != nil {
 			return j.fail(err)
+		}
+		if j.direct[j.cur] != nil {
+			// Direct writes do not flush the page cache's zeros or the
+			// new size: this does, before any record lies beyond the old
+			// end.
+			if err := fdatasync(f); err != nil {
+				return j.fail(err)
+			}
 		}
 		j.sizes[j.cur] = to
 	}
@@ -268,10 +300,7 @@ func (j *Journal) Append(payload []byte) error {
 	binary.LittleEndian.PutUint64(j.buf[8:16], seq)
 	copy(j.buf[headerBytes:], payload)
 	binary.LittleEndian.PutUint32(j.buf[4:8], crc32.Checksum(j.buf[8:], castagnoli))
-	if _, err := f.WriteAt(j.buf, j.off); err != nil {
-		return j.fail(err)
-	}
-	if err := fdatasync(f); err != nil {
+	if err := j.write(f, j.buf); err != nil {
 		return j.fail(err)
 	}
 	j.off += need
@@ -284,6 +313,93 @@ func (j *Journal) Append(payload []byte) error {
 		j.startCheckpoint()
 	}
 	return nil
+}
+
+// write makes rec durable at off in the current file.
+func (j *Journal) write(f *os.File, rec []byte) error {
+	if d := j.direct[j.cur]; d != nil {
+		err := j.writeDirect(d, rec)
+		if err == nil || !directRefused(err) {
+			return err
+		}
+		// The filesystem took the flags at open but refuses the writes:
+		// nothing was written, so go on through the page cache.
+		j.closeDirect()
+	}
+	if _, err := f.WriteAt(rec, j.off); err != nil {
+		return err
+	}
+	return fdatasync(f)
+}
+
+// writeDirect writes the blocks from the one off is in through the one
+// rec ends in: the earlier records' bytes of the first block (kept in
+// dbuf), rec, and zeros to the block's end, which a later record
+// overwrites as it would the file's zeros.
+func (j *Journal) writeDirect(d *os.File, rec []byte) error {
+	start := j.off &^ (directBlock - 1)
+	head := int(j.off - start)
+	end := head + len(rec)
+	n := int(roundUp(int64(end), directBlock))
+	if cap(j.dbuf) < n {
+		b := alignedBuffer(max(n, 2*cap(j.dbuf)))
+		copy(b, j.dbuf[:head])
+		j.dbuf = b
+	}
+	j.dbuf = j.dbuf[:n]
+	copy(j.dbuf[head:], rec)
+	clear(j.dbuf[end:])
+	if _, err := d.WriteAt(j.dbuf, start); err != nil {
+		return err
+	}
+	// Keep the start of the block the next record begins in.
+	last := end &^ (directBlock - 1)
+	copy(j.dbuf, j.dbuf[last:end])
+	if cap(j.dbuf) > maxKeptDirectBuffer {
+		b := alignedBuffer(directBlock)
+		copy(b, j.dbuf[:end-last])
+		j.dbuf = b
+	}
+	return nil
+}
+
+// maxKeptDirectBuffer bounds the direct-write buffer kept between Appends.
+const maxKeptDirectBuffer = 1 << 20
+
+// alignedBuffer returns n bytes (a multiple of directBlock) whose address
+// is a multiple of directBlock, as direct I/O requires.
+func alignedBuffer(n int) []byte {
+	b := make([]byte, n+directBlock)
+	skip := int(-uintptr(unsafe.Pointer(&b[0])) & (directBlock - 1))
+	return b[skip : skip+n : skip+n]
+}
+
+func roundUp(n, unit int64) int64 { return (n + unit - 1) &^ (unit - 1) }
+
+// openDirect opens both files for direct writes, or leaves the journal
+// writing through the page cache if either cannot be.
+func (j *Journal) openDirect() {
+	for i, f := range j.files {
+		d, err := openDirect(f.Name())
+		if err != nil {
+			j.closeDirect()
+			return
+		}
+		j.direct[i] = d
+	}
+	j.dbuf = alignedBuffer(directBlock)
+}
+
+func (j *Journal) closeDirect() error {
+	var errs []error
+	for i, d := range j.direct {
+		if d != nil {
+			errs = append(errs, d.Close())
+			j.direct[i] = nil
+		}
+	}
+	j.dbuf = nil
+	return errors.Join(errs...)
 }
 
 // checkpointFailed makes the error of the last checkpoint, which has
@@ -314,6 +430,7 @@ func (j *Journal) switchFiles() error {
 		return err
 	}
 	j.cur, j.off = 1-j.cur, 0
+	j.dbuf = j.dbuf[:0] // the new file's first block holds nothing of ours
 	j.startCheckpoint()
 	return nil
 }
@@ -351,7 +468,7 @@ func (j *Journal) Close() error {
 }
 
 func (j *Journal) closeFiles() error {
-	var errs []error
+	errs := []error{j.closeDirect()}
 	for i, f := range j.files {
 		if f != nil {
 			errs = append(errs, f.Close())

@@ -177,38 +177,52 @@ func crash(j *Journal, s *store) map[string]string {
 // reopens over the worst and the best store a crash can leave: only what
 // the completed checkpoints made durable, or everything applied. Replay
 // must rebuild exactly what was applied in both.
+//
+// With files of whole blocks the journal writes directly (where the
+// filesystem takes it), and records up to a few blocks long cross block
+// boundaries and switch files just as often.
 func TestCrashAnywhereLosesNothingAppended(t *testing.T) {
-	for seed := range uint64(40) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(seed, 7))
-			dir := t.TempDir()
-			opts := Options{FileBytes: int64(64 + rng.IntN(400))}
-			if seed%2 == 1 {
-				opts.CheckpointBytes = int64(1 + rng.IntN(200))
-			}
-			j, s, _ := reopenWith(t, dir, opts, nil)
-			s.slow = true
-			for range 1 + rng.IntN(6) { // several lives
-				for range rng.IntN(60) {
-					p := fmt.Sprintf("k%d=%s", rng.IntN(10), bytes.Repeat([]byte{'x'}, rng.IntN(40)))
-					appendApply(t, j, s, p)
-				}
-				durable := crash(j, s)
-				s.mu.Lock()
-				want := maps.Clone(s.state)
-				s.mu.Unlock()
-				for _, base := range []map[string]string{durable, want} {
-					j, got, _ := reopenWith(t, dir, opts, base)
-					require.Equal(t, want, got.state)
-					require.NoError(t, j.Close())
-				}
-				j, s, _ = reopenWith(t, dir, opts, durable)
-				s.slow = true
-				require.Equal(t, want, s.state)
-			}
-			require.NoError(t, j.Close())
-		})
+	for _, blocks := range []bool{false, true} {
+		for seed := range uint64(40) {
+			t.Run(fmt.Sprintf("blocks=%v/%d", blocks, seed), func(t *testing.T) {
+				crashAnywhere(t, seed, blocks)
+			})
+		}
 	}
+}
+
+func crashAnywhere(t *testing.T, seed uint64, blocks bool) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	dir := t.TempDir()
+	opts := Options{FileBytes: int64(64 + rng.IntN(400))}
+	maxPayload := 40
+	if blocks {
+		opts.FileBytes, maxPayload = int64(directBlock*(2+rng.IntN(3))), 3*directBlock/2
+	}
+	if seed%2 == 1 {
+		opts.CheckpointBytes = int64(1 + rng.IntN(5*maxPayload))
+	}
+	j, s, _ := reopenWith(t, dir, opts, nil)
+	s.slow = true
+	for range 1 + rng.IntN(6) { // several lives
+		for range rng.IntN(60) {
+			p := fmt.Sprintf("k%d=%s", rng.IntN(10), bytes.Repeat([]byte{'x'}, rng.IntN(maxPayload)))
+			appendApply(t, j, s, p)
+		}
+		durable := crash(j, s)
+		s.mu.Lock()
+		want := maps.Clone(s.state)
+		s.mu.Unlock()
+		for _, base := range []map[string]string{durable, want} {
+			j, got, _ := reopenWith(t, dir, opts, base)
+			require.Equal(t, want, got.state)
+			require.NoError(t, j.Close())
+		}
+		j, s, _ = reopenWith(t, dir, opts, durable)
+		s.slow = true
+		require.Equal(t, want, s.state)
+	}
+	require.NoError(t, j.Close())
 }
 
 func TestAFailedCheckpointStopsTheSwitch(t *testing.T) {
