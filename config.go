@@ -75,9 +75,10 @@ type Config struct {
 	// callers propose again a moment after their values are chosen; a
 	// leader that sent the next slot at once would carry only what arrived
 	// meanwhile, and the load would split into two half batches taking
-	// turns, each paying a round of syncs. Default 100 when the AcceptedLog
-	// syncs; off when it is a Memory, where there is no sync to share and
-	// the hold would only add waiting. Negative disables.
+	// turns, each paying a round of syncs, or, without syncs, of messages
+	// and wake-ups (default 100; over loopback TCP with Memory Logs, 16 and
+	// 64 callers, it gave 7-10% more values/s than no hold and no change at
+	// one). Negative disables.
 	BatchHoldPercent int
 	// MaxBatchValues and MaxBatchBytes bound one slot's batch (defaults 1024
 	// values, 1 MiB).
@@ -192,9 +193,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchHoldPercent == 0 {
 		c.BatchHoldPercent = DefaultBatchHoldPercent
-		if _, inMemory := c.AcceptedLog.(*Memory); inMemory {
-			c.BatchHoldPercent = -1
-		}
 	}
 	if c.MaxValueBytes == 0 {
 		c.MaxValueBytes = DefaultMaxValueBytes

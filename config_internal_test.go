@@ -9,15 +9,14 @@ import (
 // badgerLike stands for any Log that is not a Memory.
 type badgerLike struct{ Log }
 
-func TestBatchHoldDefaultsToOnlyWhereAcceptorsSync(t *testing.T) {
+func TestBatchHoldDefaults(t *testing.T) {
 	mem := &Memory{}
 	for _, tc := range []struct {
 		name     string
 		accepted Log
 		set, got int
 	}{
-		{"a Memory acceptor: off", mem, 0, 0},
-		{"a Memory view: off", mem.WithPrefix("a"), 0, 0},
+		{"a Memory acceptor: one round", mem, 0, DefaultBatchHoldPercent},
 		{"another Log: one round", badgerLike{mem}, 0, DefaultBatchHoldPercent},
 		{"set: kept", mem, 50, 50},
 		{"negative: off", badgerLike{mem}, -1, 0},
