@@ -26,6 +26,17 @@ const NameHashicorpRaftInmem = "hashicorp-raft-inmem"
 
 var errInProcessDurable = errors.New("an in-process system has no disk: run it with -durable=false")
 
+// checkInProcess validates cfg for the in-process system called name.
+func checkInProcess(name string, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Durable {
+		return fmt.Errorf("%s: %w", name, errInProcessDurable)
+	}
+	return nil
+}
+
 // PaxosInProcess runs paxos members over paxostest. Every client proposes
 // through member 0, as in BenchmarkPropose.
 type PaxosInProcess struct{}
@@ -35,11 +46,8 @@ func (PaxosInProcess) Name() string { return NamePaxosInProcess }
 
 // Start starts cfg.Members members on one paxostest.Network.
 func (PaxosInProcess) Start(_ context.Context, cfg Config) (Cluster, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := checkInProcess(NamePaxosInProcess, cfg); err != nil {
 		return nil, err
-	}
-	if cfg.Durable {
-		return nil, fmt.Errorf("%s: %w", NamePaxosInProcess, errInProcessDurable)
 	}
 	c, err := paxostest.Start(paxostest.Options{Members: cfg.Members, Seed: 1, Logger: cfg.Logger})
 	if err != nil {
@@ -71,11 +79,8 @@ func (HashicorpRaftInmem) Name() string { return NameHashicorpRaftInmem }
 // Start starts cfg.Members members with every transport connected to every
 // other and bootstraps them as one configuration.
 func (HashicorpRaftInmem) Start(_ context.Context, cfg Config) (Cluster, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := checkInProcess(NameHashicorpRaftInmem, cfg); err != nil {
 		return nil, err
-	}
-	if cfg.Durable {
-		return nil, fmt.Errorf("%s: %w", NameHashicorpRaftInmem, errInProcessDurable)
 	}
 	c := &hashiCluster{}
 	trans := make([]*raft.InmemTransport, cfg.Members)
