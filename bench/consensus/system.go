@@ -68,7 +68,7 @@ func (cfg Config) logger() *slog.Logger {
 // Names lists the systems Lookup knows, consensus systems first, then the
 // physical floors.
 func Names() []string {
-	return []string{NamePaxos, NameEtcdRaft, NameHashicorpRaft, NamePaxosInProcess, NameHashicorpRaftInmem, NameFloorFsync, NameFloorRTT}
+	return []string{NamePaxos, NameEtcdRaft, NameHashicorpRaft, NamePaxosInProcess, NameHashicorpRaftInmem, NameFloorFsync, NameFloorDirect, NameFloorRTT}
 }
 
 // Lookup returns the system called name.
@@ -86,6 +86,8 @@ func Lookup(name string) (System, error) {
 		return HashicorpRaftInmem{}, nil
 	case NameFloorFsync:
 		return FloorFsync{}, nil
+	case NameFloorDirect:
+		return FloorDirect{}, nil
 	case NameFloorRTT:
 		return FloorRTT{}, nil
 	}

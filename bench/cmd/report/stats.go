@@ -185,7 +185,7 @@ func (t *table) points(systems []string) []point {
 }
 
 func isFloor(system string) bool {
-	return system == consensus.NameFloorFsync || system == consensus.NameFloorRTT
+	return system == consensus.NameFloorFsync || system == consensus.NameFloorDirect || system == consensus.NameFloorRTT
 }
 
 // each calls fn for every cell of systems, by point, then in systems' order.
