@@ -157,11 +157,13 @@ func (ff *floorFile) writeDirect(value []byte) error {
 	}
 	if ff.off+int64(len(value)) > floorFileBytes {
 		ff.off = 0
+		clear(ff.block)
 	}
 	start := ff.off &^ (directBlock - 1)
 	if int(ff.off-start)+len(value) > directBlock {
 		start += directBlock // the journal would write two blocks; the floor one
 		ff.off = start
+		clear(ff.block)
 	}
 	copy(ff.block[ff.off-start:], value)
 	_, err := ff.f.WriteAt(ff.block, start)
