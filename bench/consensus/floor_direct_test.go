@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/mjpitz/myago/paxos/internal/journal"
 )
 
 // TestFloorDirectWritesWhereTheJournalWould: values land back to back, a
@@ -29,7 +31,7 @@ func TestFloorDirectWritesWhereTheJournalWould(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Propose(context.Background(), make([]byte, directBlock+1)); err == nil {
+	if err := c.Propose(context.Background(), make([]byte, journal.DirectBlock+1)); err == nil {
 		t.Fatal("a value over one block was accepted")
 	}
 	if err := c.Close(); err != nil {
@@ -39,7 +41,7 @@ func TestFloorDirectWritesWhereTheJournalWould(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append(append(append([]byte{}, a...), b...), make([]byte, directBlock-4000)...)
+	want := append(append(append([]byte{}, a...), b...), make([]byte, journal.DirectBlock-4000)...)
 	want = append(want, d...)
 	if !bytes.Equal(got[:len(want)], want) {
 		t.Fatalf("file starts %q…, want a×3000 b×1000 zeros d×200", got[:16])

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/mjpitz/myago/paxos/internal/journal"
 )
 
 // NameFloorFsync selects the disk floor.
@@ -31,10 +33,10 @@ func (FloorFsync) Name() string { return NameFloorFsync }
 // Start makes the floor's directory; it needs Config.Dir even when not
 // Durable.
 func (FloorFsync) Start(_ context.Context, cfg Config) (Cluster, error) {
-	return startFloor(cfg, NameFloorFsync)
+	return startFloor(cfg, NameFloorFsync, false)
 }
 
-func startFloor(cfg Config, name string) (*fsyncFloor, error) {
+func startFloor(cfg Config, name string, direct bool) (*fsyncFloor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,7 +47,7 @@ func startFloor(cfg Config, name string) (*fsyncFloor, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &fsyncFloor{dir: dir, name: name}, nil
+	return &fsyncFloor{dir: dir, name: name, direct: direct}, nil
 }
 
 // FloorDirect is FloorFsync with the write this library's journal makes on
@@ -59,12 +61,7 @@ func (FloorDirect) Name() string { return NameFloorDirect }
 // Start makes the floor's directory; it needs Config.Dir even when not
 // Durable.
 func (FloorDirect) Start(_ context.Context, cfg Config) (Cluster, error) {
-	c, err := startFloor(cfg, NameFloorDirect)
-	if err != nil {
-		return nil, err
-	}
-	c.direct = true
-	return c, nil
+	return startFloor(cfg, NameFloorDirect, true)
 }
 
 type floorFile struct {
@@ -101,7 +98,7 @@ func (c *fsyncFloor) take() (*floorFile, error) {
 	f, err := createPrefilled(name, floorFileBytes)
 	if err == nil && c.direct {
 		if err = f.Close(); err == nil {
-			f, err = openDirect(name)
+			f, err = journal.OpenDirect(name)
 		}
 	}
 	if err != nil {
@@ -109,7 +106,7 @@ func (c *fsyncFloor) take() (*floorFile, error) {
 	}
 	ff := &floorFile{f: f}
 	if c.direct {
-		ff.block = alignedBlock()
+		ff.block = journal.AlignedBuffer(journal.DirectBlock)
 	}
 	c.all = append(c.all, ff)
 	return ff, nil
@@ -152,23 +149,23 @@ func (ff *floorFile) writeSync(value []byte) error {
 // writeDirect writes value into the block the next offset falls in, as the
 // journal appends a small record: the whole block goes to the device.
 func (ff *floorFile) writeDirect(value []byte) error {
-	if len(value) > directBlock {
-		return fmt.Errorf("a value of %d bytes is over one %d-byte block", len(value), directBlock)
+	if len(value) > journal.DirectBlock {
+		return fmt.Errorf("a value of %d bytes is over one %d-byte block", len(value), journal.DirectBlock)
 	}
 	if ff.off+int64(len(value)) > floorFileBytes {
 		ff.off = 0
 		clear(ff.block)
 	}
-	start := ff.off &^ (directBlock - 1)
-	if int(ff.off-start)+len(value) > directBlock {
-		start += directBlock // the journal would write two blocks; the floor one
+	start := ff.off &^ (journal.DirectBlock - 1)
+	if int(ff.off-start)+len(value) > journal.DirectBlock {
+		start += journal.DirectBlock // the journal would write two blocks; the floor one
 		ff.off = start
 		clear(ff.block)
 	}
 	copy(ff.block[ff.off-start:], value)
 	_, err := ff.f.WriteAt(ff.block, start)
 	ff.off += int64(len(value))
-	if ff.off&(directBlock-1) == 0 {
+	if ff.off&(journal.DirectBlock-1) == 0 {
 		clear(ff.block)
 	}
 	return err

@@ -24,9 +24,3 @@ func preallocate(f *os.File, size int64) error {
 	}
 	return nil
 }
-
-// openDirect opens path for O_DIRECT|O_DSYNC writes, as the library's
-// journal appends on Linux.
-func openDirect(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_WRONLY|syscall.O_DIRECT|syscall.O_DSYNC, 0)
-}

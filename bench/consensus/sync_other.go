@@ -2,10 +2,7 @@
 
 package consensus
 
-import (
-	"errors"
-	"os"
-)
+import "os"
 
 // datasync falls back to fsync where fdatasync(2) is not available.
 func datasync(f *os.File) error { return f.Sync() }
@@ -13,8 +10,3 @@ func datasync(f *os.File) error { return f.Sync() }
 // preallocate is a no-op where fallocate(2) is not available: the log
 // appends instead.
 func preallocate(*os.File, int64) error { return nil }
-
-// openDirect is Linux only.
-func openDirect(string) (*os.File, error) {
-	return nil, errors.New("consensus: floor-direct needs Linux (O_DIRECT)")
-}

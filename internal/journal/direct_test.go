@@ -15,13 +15,13 @@ import (
 func directWorks(t *testing.T, dir string) bool {
 	t.Helper()
 	name := filepath.Join(dir, "probe")
-	require.NoError(t, os.WriteFile(name, make([]byte, directBlock), 0o644))
-	d, err := openDirect(name)
+	require.NoError(t, os.WriteFile(name, make([]byte, DirectBlock), 0o644))
+	d, err := OpenDirect(name)
 	if err != nil {
 		return false
 	}
 	defer d.Close()
-	_, err = d.WriteAt(alignedBuffer(directBlock), 0)
+	_, err = d.WriteAt(AlignedBuffer(DirectBlock), 0)
 	return err == nil
 }
 
@@ -38,7 +38,7 @@ func TestDirectWrites(t *testing.T) {
 		require.Nil(t, j.direct[0])
 	}
 	var sizes []int
-	for i, n := range []int{1, 10, 4000, directBlock - headerBytes, 5, 3 * directBlock, 100, directBlock, 7} {
+	for i, n := range []int{1, 10, 4000, DirectBlock - headerBytes, 5, 3 * DirectBlock, 100, DirectBlock, 7} {
 		appendApply(t, j, s, fmt.Sprintf("k%d=%s", i, make([]byte, n)))
 		sizes = append(sizes, len(fmt.Sprintf("k%d=", i))+n)
 	}
@@ -67,7 +67,7 @@ func TestBufferedOption(t *testing.T) {
 	j, _, _ := reopenWith(t, t.TempDir(), Options{Buffered: true}, nil)
 	defer j.Close()
 	require.Nil(t, j.direct[0])
-	j2, _, _ := reopen(t, t.TempDir(), directBlock+1, nil)
+	j2, _, _ := reopen(t, t.TempDir(), DirectBlock+1, nil)
 	defer j2.Close()
 	require.Nil(t, j2.direct[0])
 }
@@ -83,7 +83,7 @@ func TestRefusedDirectWriteFallsBack(t *testing.T) {
 	}
 	j, s, _ := reopen(t, dir, 0, nil)
 	appendApply(t, j, s, "a=1")
-	b := alignedBuffer(2 * directBlock)
+	b := AlignedBuffer(2 * DirectBlock)
 	copy(b[1:], j.dbuf[:headerBytes+3])
 	j.dbuf = b[1 : 1+headerBytes+3 : len(b)] // the kernel refuses this address
 	appendApply(t, j, s, "b=2")

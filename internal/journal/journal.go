@@ -71,14 +71,16 @@ type Options struct {
 	Checkpoint func() error
 	// Buffered makes every Append a write through the page cache and an
 	// fdatasync. Otherwise, on Linux, when FileBytes is a multiple of
-	// directBlock and the filesystem takes direct I/O, each Append is one
+	// DirectBlock and the filesystem takes direct I/O, each Append is one
 	// O_DIRECT|O_DSYNC write of the blocks the record touches.
 	Buffered bool
 }
 
-// directBlock is the unit of direct writes: offsets, lengths and buffers are
+// DirectBlock is the unit of direct writes: offsets, lengths and buffers are
 // multiples of it. 4096 serves disks of 512- and 4096-byte sectors alike.
-const directBlock = 4096
+// Exported, with AlignedBuffer and OpenDirect, for the benchmarks' disk
+// floor of the same write.
+const DirectBlock = 4096
 
 // Journal is an open journal. Its caller appends one record at a time and
 // hands each record to the store before it appends the next: the
@@ -91,7 +93,7 @@ type Journal struct {
 	// direct holds each file opened for direct writes, or nils when the
 	// journal writes through the page cache and syncs.
 	direct [2]*os.File
-	// dbuf is the aligned buffer of direct writes; its first off%directBlock
+	// dbuf is the aligned buffer of direct writes; its first off%DirectBlock
 	// bytes are the start of the block that off is in, as written last.
 	dbuf  []byte
 	sizes [2]int64 // bytes allocated in each file
@@ -139,7 +141,7 @@ func Open(dir string, opts Options, replay func(seq uint64, payload []byte) erro
 		j.closeFiles()
 		return nil, err
 	}
-	if !opts.Buffered && opts.FileBytes%directBlock == 0 {
+	if !opts.Buffered && opts.FileBytes%DirectBlock == 0 {
 		j.openDirect()
 	}
 	replayed, err := j.recover(replay)
@@ -273,7 +275,7 @@ func (j *Journal) Append(payload []byte) error {
 	f := j.files[j.cur]
 	end := j.off + need
 	if j.direct[j.cur] != nil {
-		end = roundUp(end, directBlock) // within FileBytes, a multiple of it
+		end = roundUp(end, DirectBlock) // within FileBytes, a multiple of it
 	}
 	if end > j.sizes[j.cur] {
 		// Extend the file with written zeros (not a hole, whose blocks
@@ -337,12 +339,12 @@ func (j *Journal) write(f *os.File, rec []byte) error {
 // dbuf), rec, and zeros to the block's end, which a later record
 // overwrites as it would the file's zeros.
 func (j *Journal) writeDirect(d *os.File, rec []byte) error {
-	start := j.off &^ (directBlock - 1)
+	start := j.off &^ (DirectBlock - 1)
 	head := int(j.off - start)
 	end := head + len(rec)
-	n := int(roundUp(int64(end), directBlock))
+	n := int(roundUp(int64(end), DirectBlock))
 	if cap(j.dbuf) < n {
-		b := alignedBuffer(max(n, 2*cap(j.dbuf)))
+		b := AlignedBuffer(max(n, 2*cap(j.dbuf)))
 		copy(b, j.dbuf[:head])
 		j.dbuf = b
 	}
@@ -353,10 +355,10 @@ func (j *Journal) writeDirect(d *os.File, rec []byte) error {
 		return err
 	}
 	// Keep the start of the block the next record begins in.
-	last := end &^ (directBlock - 1)
+	last := end &^ (DirectBlock - 1)
 	copy(j.dbuf, j.dbuf[last:end])
 	if cap(j.dbuf) > maxKeptDirectBuffer {
-		b := alignedBuffer(directBlock)
+		b := AlignedBuffer(DirectBlock)
 		copy(b, j.dbuf[:end-last])
 		j.dbuf = b
 	}
@@ -366,11 +368,11 @@ func (j *Journal) writeDirect(d *os.File, rec []byte) error {
 // maxKeptDirectBuffer bounds the direct-write buffer kept between Appends.
 const maxKeptDirectBuffer = 1 << 20
 
-// alignedBuffer returns n bytes (a multiple of directBlock) whose address
-// is a multiple of directBlock, as direct I/O requires.
-func alignedBuffer(n int) []byte {
-	b := make([]byte, n+directBlock)
-	skip := int(-uintptr(unsafe.Pointer(&b[0])) & (directBlock - 1))
+// AlignedBuffer returns n zeroed bytes (a multiple of DirectBlock) whose
+// address is a multiple of DirectBlock, as direct I/O requires.
+func AlignedBuffer(n int) []byte {
+	b := make([]byte, n+DirectBlock)
+	skip := int(-uintptr(unsafe.Pointer(&b[0])) & (DirectBlock - 1))
 	return b[skip : skip+n : skip+n]
 }
 
@@ -380,14 +382,14 @@ func roundUp(n, unit int64) int64 { return (n + unit - 1) &^ (unit - 1) }
 // writing through the page cache if either cannot be.
 func (j *Journal) openDirect() {
 	for i, f := range j.files {
-		d, err := openDirect(f.Name())
+		d, err := OpenDirect(f.Name())
 		if err != nil {
 			j.closeDirect()
 			return
 		}
 		j.direct[i] = d
 	}
-	j.dbuf = alignedBuffer(directBlock)
+	j.dbuf = AlignedBuffer(DirectBlock)
 }
 
 func (j *Journal) closeDirect() error {

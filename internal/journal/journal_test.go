@@ -197,7 +197,7 @@ func crashAnywhere(t *testing.T, seed uint64, blocks bool) {
 	opts := Options{FileBytes: int64(64 + rng.IntN(400))}
 	maxPayload := 40
 	if blocks {
-		opts.FileBytes, maxPayload = int64(directBlock*(2+rng.IntN(3))), 3*directBlock/2
+		opts.FileBytes, maxPayload = int64(DirectBlock*(2+rng.IntN(3))), 3*DirectBlock/2
 	}
 	if seed%2 == 1 {
 		opts.CheckpointBytes = int64(1 + rng.IntN(5*maxPayload))
